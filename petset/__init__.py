@@ -1,0 +1,3 @@
+"""petset: stateful services managed the way Kubernetes manages StatefulSets."""
+
+__version__ = "0.1.0"

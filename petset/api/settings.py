@@ -1,0 +1,85 @@
+"""Daemon settings: a frozen value passed to every component, never a global.
+
+Reading the environment happens in `server`/`cli` (`Settings.from_env` is the
+only place that looks at os.environ and it does no other I/O).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+
+def _default_home() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "petset"
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path = field(default_factory=_default_home)
+    # Pod IPs come from this loopback range; a pod keeps its IP for its namespace/name.
+    pod_cidr: str = "127.10.0.0/16"
+    # ClusterIP Services get an address from this loopback range.
+    service_cidr: str = "127.20.0.0/16"
+    # Cluster DNS: host tools query dns_address:dns_port; pods get it in resolv.conf
+    # (resolv.conf cannot name a port, so pods need port 53 where the user may bind it).
+    dns_address: str = "127.0.53.53"
+    dns_port: int = 53
+    cluster_domain: str = "cluster.local"
+    # Kubernetes' CrashLoopBackOff: 10 s doubling to 5 min; tests shorten it.
+    backoff_base_seconds: float = 10.0
+    backoff_max_seconds: float = 300.0
+    # Optional TCP listener for the API (loopback only, bearer token required).
+    tcp_listen: str | None = None
+    node_name: str = "local"
+
+    @property
+    def socket_path(self) -> Path:
+        return self.home / "petset.sock"
+
+    @property
+    def db_path(self) -> Path:
+        return self.home / "state.db"
+
+    @property
+    def log_path(self) -> Path:
+        return self.home / "daemon.log"
+
+    @property
+    def pid_path(self) -> Path:
+        return self.home / "daemon.pid"
+
+    @property
+    def token_path(self) -> Path:
+        return self.home / "token"
+
+    @property
+    def pods_dir(self) -> Path:
+        return self.home / "pods"
+
+    @property
+    def volumes_dir(self) -> Path:
+        return self.home / "volumes"
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        """Settings from PETSET_* variables; anything unset keeps its default."""
+        env = dict(os.environ if environ is None else environ)
+        changes: dict[str, Any] = {}
+        if env.get("PETSET_HOME"):
+            changes["home"] = Path(env["PETSET_HOME"])
+        for var, attr, conv in (
+            ("PETSET_POD_CIDR", "pod_cidr", str),
+            ("PETSET_SERVICE_CIDR", "service_cidr", str),
+            ("PETSET_DNS_ADDRESS", "dns_address", str),
+            ("PETSET_DNS_PORT", "dns_port", int),
+            ("PETSET_BACKOFF_BASE", "backoff_base_seconds", float),
+            ("PETSET_BACKOFF_MAX", "backoff_max_seconds", float),
+            ("PETSET_TCP_LISTEN", "tcp_listen", str),
+        ):
+            if env.get(var):
+                changes[attr] = conv(env[var])
+        return replace(cls(), **changes)
