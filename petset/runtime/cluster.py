@@ -126,3 +126,29 @@ class Cluster(Protocol):
         tail: int | None = None,
         previous: bool = False,
     ) -> str: ...
+
+
+class PodIO(Protocol):
+    """Pod exec and logs, provided by the node (local) and wired into LocalCluster
+    by the server at start; on Kubernetes the API server provides them."""
+
+    def pod_exec(
+        self,
+        namespace: str,
+        name: str,
+        command: builtins.list[str],
+        *,
+        container: str | None = None,
+        stdin: bytes | None = None,
+        timeout: float | None = None,
+    ) -> ExecResult: ...
+
+    def pod_logs(
+        self,
+        namespace: str,
+        name: str,
+        *,
+        container: str | None = None,
+        tail: int | None = None,
+        previous: bool = False,
+    ) -> str: ...
