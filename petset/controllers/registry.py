@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from petset.api.settings import Settings
+from petset.controllers import services
 from petset.runtime.controller import Controller
 
 
 def all_controllers(settings: Settings) -> list[Controller]:
     """The controllers for the local backend (on Kubernetes only petset's own kinds run)."""
     found: list[Controller] = []
+    found.append(services.controller(settings))
     return found
