@@ -1,0 +1,119 @@
+"""A watch-fed, in-memory copy of a few kinds, as the DNS server and the proxy need.
+
+Each kind has one thread: list, then watch from the newest resourceVersion seen,
+re-watching when a watch times out and listing again on GoneError (or any
+error, after a pause). `version` goes up on every change, so readers can cache
+what they derive from `snapshot()` and rebuild only when it moved.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from petset.api.errors import GoneError
+from petset.api.meta import Obj, name_of, namespace_of
+from petset.runtime.cluster import Cluster
+
+Key = tuple[str, str]  # (namespace, name)
+Snapshot = dict[str, dict[Key, Obj]]
+
+
+def _newest(objs: list[Obj]) -> str | None:
+    """The highest resourceVersion among `objs` (numeric when they are, as both backends')."""
+    versions = [str((o.get("metadata") or {}).get("resourceVersion", "")) for o in objs]
+    versions = [v for v in versions if v]
+    if not versions:
+        return None
+    if all(v.isdigit() for v in versions):
+        return max(versions, key=int)
+    return versions[-1]
+
+
+class ObjectCache:
+    def __init__(
+        self,
+        cluster: Cluster,
+        kinds: tuple[str, ...],
+        *,
+        logger: logging.Logger,
+        on_change: Callable[[], None] | None = None,
+        watch_timeout: float = 2.0,
+    ) -> None:
+        self._cluster = cluster
+        self._kinds = kinds
+        self._log = logger
+        self._on_change = on_change
+        self._watch_timeout = watch_timeout
+        self._lock = threading.Lock()
+        self._objects: Snapshot = {k: {} for k in kinds}
+        self._synced = {k: threading.Event() for k in kinds}
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self.version = 0
+
+    def start(self) -> None:
+        for kind in self._kinds:
+            t = threading.Thread(target=self._run, args=(kind,), name=f"watch-{kind}", daemon=True)
+            t.start()
+            self._threads.append(t)
+
+    def wait_synced(self, timeout: float) -> bool:
+        return all(ev.wait(timeout) for ev in self._synced.values())
+
+    def stop(self) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join(self._watch_timeout + 1.0)
+        self._threads.clear()
+
+    def snapshot(self) -> tuple[int, Snapshot]:
+        """(version, kind -> key -> object); the inner dicts are copies, objects shared."""
+        with self._lock:
+            return self.version, {k: dict(v) for k, v in self._objects.items()}
+
+    def _changed(self) -> None:
+        self.version += 1
+        if self._on_change is not None:
+            self._on_change()
+
+    def _replace(self, kind: str, objs: list[Obj]) -> None:
+        with self._lock:
+            self._objects[kind] = {(namespace_of(o), name_of(o)): o for o in objs}
+            self._changed()
+        self._synced[kind].set()
+
+    def _apply(self, kind: str, type_: str, obj: Obj) -> None:
+        key = (namespace_of(obj), name_of(obj))
+        with self._lock:
+            if type_ == "DELETED":
+                self._objects[kind].pop(key, None)
+            else:
+                self._objects[kind][key] = obj
+            self._changed()
+
+    def _run(self, kind: str) -> None:
+        while not self._stop.is_set():
+            try:
+                self._list_and_watch(kind)
+            except Exception as exc:  # a broken backend must not kill DNS for good
+                self._log.warning("watch %s failed (%s); listing again in 1 s", kind, exc)
+                self._stop.wait(1.0)
+
+    def _list_and_watch(self, kind: str) -> None:
+        objs = self._cluster.list(kind)
+        self._replace(kind, objs)
+        rv = _newest(objs)
+        while not self._stop.is_set():
+            try:
+                for ev in self._cluster.watch(
+                    kind, resource_version=rv, timeout=self._watch_timeout
+                ):
+                    self._apply(kind, ev.type, ev.object)
+                    rv = ev.resource_version
+                    if self._stop.is_set():
+                        return
+            except GoneError:
+                self._log.info("watch %s: resourceVersion %s expired; listing again", kind, rv)
+                return
