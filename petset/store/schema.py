@@ -1,0 +1,73 @@
+"""The SQLite schema and connection settings behind the store.
+
+WAL with synchronous=FULL makes a commit durable when it returns (the WAL is
+fsynced on every commit) while readers never block the single writer.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS objects (
+    kind TEXT NOT NULL,
+    namespace TEXT NOT NULL,
+    name TEXT NOT NULL,
+    uid TEXT NOT NULL,
+    rv INTEGER NOT NULL,
+    updated REAL NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (kind, namespace, name)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS changes (
+    rv INTEGER PRIMARY KEY,
+    type TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    namespace TEXT NOT NULL,
+    ts REAL NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS changes_by_kind ON changes (kind, rv);
+CREATE INDEX IF NOT EXISTS objects_by_updated ON objects (kind, updated);
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+"""
+
+
+def connect(path: Path | str) -> sqlite3.Connection:
+    """Open (creating if needed) the store database; ':memory:' for tests."""
+    if str(path) != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    # isolation_level=None: we issue BEGIN IMMEDIATE / COMMIT ourselves so one
+    # multi-object write is exactly one transaction.
+    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA busy_timeout=10000")
+    conn.executescript(SCHEMA)
+    return conn
+
+
+def read_meta(conn: sqlite3.Connection, key: str) -> int:
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return int(row[0]) if row else 0
+
+
+def write_meta(conn: sqlite3.Connection, key: str, value: int) -> None:
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?, ?) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        (key, value),
+    )
+
+
+def last_resource_version(conn: sqlite3.Connection) -> int:
+    """The highest resourceVersion ever handed out (survives compaction and deletes)."""
+    top = 0
+    for sql in ("SELECT MAX(rv) FROM changes", "SELECT MAX(rv) FROM objects"):
+        row = conn.execute(sql).fetchone()
+        top = max(top, int(row[0] or 0))
+    return max(top, read_meta(conn, "compacted"))

@@ -1,0 +1,450 @@
+"""The local object store: Kubernetes-shaped objects in SQLite.
+
+One connection guarded by one lock: SQLite serialises writers anyway and the
+daemon's write rate is small, so a pool would buy nothing but lock-ordering
+bugs. Every public write is one transaction (BEGIN IMMEDIATE .. COMMIT) that
+changes the objects table and appends to the changes log; watchers read the
+log and are woken in-process through a Condition, never by polling.
+"""
+
+from __future__ import annotations
+
+import builtins
+import copy
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from petset.api.errors import (
+    AlreadyExistsError,
+    ConflictError,
+    GoneError,
+    InvalidError,
+    NotFoundError,
+)
+from petset.api.kinds import is_namespaced
+from petset.api.merge import merge_patch
+from petset.api.meta import Obj, ObjectKey, labels_of
+from petset.api.selectors import (
+    Selector,
+    matches_fields,
+    parse_field_selector,
+    parse_label_selector,
+)
+from petset.store import apply as applying
+from petset.store import events as ev
+from petset.store import objects as rules
+from petset.store.schema import connect, last_resource_version, read_meta, write_meta
+
+StoreEventType = Literal["ADDED", "MODIFIED", "DELETED"]
+_BATCH = 500
+
+
+@dataclass(frozen=True)
+class StoreEvent:
+    type: StoreEventType
+    object: Obj
+    resource_version: str
+
+
+class Store:
+    """Thread-safe; a write is durable (fsynced) when the call returns."""
+
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        max_changes: int = 10_000,
+        max_change_age: float = 3600.0,
+        event_ttl: float = 3600.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._conn = connect(path)
+        self._lock = threading.RLock()
+        self._cond = threading.Condition(self._lock)
+        self._clock = clock
+        self._max_changes = max_changes
+        self._max_change_age = max_change_age
+        self._event_ttl = event_ttl
+        self._closed = False
+        self._rv = last_resource_version(self._conn)
+        self._compacted = read_meta(self._conn, "compacted")
+        self._writes_since_compaction = 0
+        self._last_compaction = clock()
+        self._event_index: dict[str, ObjectKey] = {}
+        for obj in self._list_locked("Event", None, Selector(), []):
+            self._event_index[ev.dedup_key(obj)] = ObjectKey.of(obj)
+        self.compact()
+
+    # -- plumbing ---------------------------------------------------------------
+    @contextmanager
+    def _txn(self) -> Iterator[None]:
+        with self._lock:
+            if self._closed:
+                raise InvalidError("the store is closed")
+            start = self._rv
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                self._rv = start
+                raise
+            if self._rv != start:
+                self._cond.notify_all()
+                self._writes_since_compaction += self._rv - start
+        self._maybe_compact()
+
+    def _load(self, key: ObjectKey) -> Obj | None:
+        row = self._conn.execute(
+            "SELECT data FROM objects WHERE kind = ? AND namespace = ? AND name = ?",
+            (key.kind, key.namespace, key.name),
+        ).fetchone()
+        return None if row is None else dict(json.loads(row[0]))
+
+    def _must_load(self, key: ObjectKey) -> Obj:
+        obj = self._load(key)
+        if obj is None:
+            where = f" in namespace {key.namespace!r}" if key.namespace else ""
+            raise NotFoundError(f"{key.kind} {key.name!r} not found{where}")
+        return obj
+
+    def _write(self, type_: StoreEventType, obj: Obj) -> Obj:
+        """Record one change: a new resourceVersion, the row, the log entry."""
+        self._rv += 1
+        obj["metadata"]["resourceVersion"] = str(self._rv)
+        key = ObjectKey.of(obj)
+        data = json.dumps(obj, separators=(",", ":"))
+        now = self._clock()
+        if type_ == "DELETED":
+            self._conn.execute(
+                "DELETE FROM objects WHERE kind = ? AND namespace = ? AND name = ?",
+                (key.kind, key.namespace, key.name),
+            )
+        else:
+            self._conn.execute(
+                "INSERT OR REPLACE INTO objects (kind, namespace, name, uid, rv, updated, data) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (key.kind, key.namespace, key.name, obj["metadata"]["uid"], self._rv, now, data),
+            )
+        self._conn.execute(
+            "INSERT INTO changes (rv, type, kind, namespace, ts, data) VALUES (?, ?, ?, ?, ?, ?)",
+            (self._rv, type_, key.kind, key.namespace, now, data),
+        )
+        return obj
+
+    def _transition(self, current: Obj, new: Obj) -> Obj:
+        """Store `new` in place of `current`: nothing when equal, removal when the
+        last finalizer of a deleting object went."""
+        if new == current:
+            return current
+        if rules.is_gone(new):
+            return self._write("DELETED", new)
+        return self._write("MODIFIED", new)
+
+    def resource_version(self) -> str:
+        """The newest resourceVersion handed out (what a list is consistent with)."""
+        with self._lock:
+            return str(self._rv)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            self._cond.notify_all()
+            self._conn.close()
+
+    # -- reads ------------------------------------------------------------------
+    def get(self, kind: str, name: str, namespace: str = "") -> Obj:
+        with self._lock:
+            return self._must_load(rules.key_of(kind, name, namespace))
+
+    def list(
+        self,
+        kind: str,
+        namespace: str | None = None,
+        *,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+    ) -> builtins.list[Obj]:
+        """Objects of `kind` sorted by namespace and name; namespace None: all."""
+        sel = parse_label_selector(label_selector)
+        fields = parse_field_selector(field_selector)
+        with self._lock:
+            return self._list_locked(kind, namespace, sel, fields)
+
+    def _list_locked(
+        self,
+        kind: str,
+        namespace: str | None,
+        sel: Selector,
+        fields: builtins.list[tuple[str, bool, str]],
+    ) -> builtins.list[Obj]:
+        sql = "SELECT data FROM objects WHERE kind = ?"
+        args: builtins.list[str] = [kind]
+        if namespace is not None and is_namespaced(kind):
+            sql += " AND namespace = ?"
+            args.append(namespace)
+        rows = self._conn.execute(sql + " ORDER BY namespace, name", args).fetchall()
+        out = []
+        for (data,) in rows:
+            obj = json.loads(data)
+            if sel.matches(labels_of(obj)) and matches_fields(obj, fields):
+                out.append(obj)
+        return out
+
+    # -- writes -----------------------------------------------------------------
+    def create(self, obj: Obj) -> Obj:
+        with self._txn():
+            return self._create(rules.prepare_create(obj, now=self._clock()))
+
+    def _create(self, obj: Obj) -> Obj:
+        key = ObjectKey.of(obj)
+        if self._load(key) is not None:
+            raise AlreadyExistsError(f"{key.kind} {key.name!r} already exists")
+        return self._write("ADDED", obj)
+
+    def update(self, obj: Obj) -> Obj:
+        """Replace everything but status; generation bumps when spec changes."""
+        key = self._key_of(obj)
+        with self._txn():
+            current = self._must_load(key)
+            return self._transition(current, rules.prepare_update(current, obj))
+
+    def update_status(self, obj: Obj) -> Obj:
+        key = self._key_of(obj)
+        with self._txn():
+            current = self._must_load(key)
+            return self._transition(current, rules.prepare_status_update(current, obj))
+
+    def patch(self, kind: str, name: str, namespace: str, patch: Obj) -> Obj:
+        """RFC 7386 merge patch of the object, status included, in one write."""
+        key = rules.key_of(kind, name, namespace)
+        with self._txn():
+            current = self._must_load(key)
+            patched = merge_patch(current, patch)
+            new = rules.prepare_update(current, patched)
+            if "status" in patch:
+                if patched.get("status") is None:
+                    new.pop("status", None)
+                else:
+                    new["status"] = patched["status"]
+            return self._transition(current, new)
+
+    def delete(
+        self,
+        kind: str,
+        name: str,
+        namespace: str = "",
+        *,
+        propagation: rules.Propagation = "Background",
+        uid: str | None = None,
+    ) -> None:
+        """Delete now, or mark deleting when finalizers (or the policy's) remain.
+        Dependents are the garbage collector's business, as in Kubernetes."""
+        key = rules.key_of(kind, name, namespace)
+        with self._txn():
+            current = self._must_load(key)
+            if uid and current["metadata"].get("uid") != uid:
+                raise ConflictError(
+                    f"{kind} {name!r}: precondition failed: uid {uid} was asked for, the "
+                    f"stored object has uid {current['metadata'].get('uid')} (it was recreated)"
+                )
+            new = rules.prepare_delete(current, propagation, now=self._clock())
+            if new is None:
+                self._write("DELETED", current)
+            else:
+                self._transition(current, new)
+
+    def apply_many(
+        self,
+        objs: builtins.list[Obj],
+        *,
+        manager: str = "petset",
+        defaults: applying.Defaults | None = None,
+    ) -> builtins.list[applying.ApplyResult]:
+        """kubectl apply of every object in ONE transaction: all are written or none.
+
+        `manager` names who applied (kubectl's field manager); it is kept in no
+        field yet because petset has no server-side apply ownership to track.
+        """
+        del manager
+        with self._txn():
+            return [self._apply_one(obj, defaults) for obj in objs]
+
+    def _apply_one(self, obj: Obj, defaults: applying.Defaults | None) -> applying.ApplyResult:
+        obj = rules.normalize_identity(obj)
+        if not obj["metadata"].get("name"):
+            raise InvalidError(f"{obj['kind']}: metadata.name: required by apply")
+        cfg = applying.applied_config(obj)
+        live = self._load(ObjectKey.of(obj))
+        if live is None:
+            new = rules.prepare_create(applying.object_to_create(cfg, defaults), now=self._clock())
+            return applying.ApplyResult(self._create(new), "created")
+        rules.check_resource_version(live, obj)
+        merged = applying.merged_update(live, cfg, defaults)
+        if merged is None:
+            return applying.ApplyResult(live, "unchanged")
+        stored = self._transition(live, rules.prepare_update(live, merged))
+        same = stored["metadata"]["resourceVersion"] == live["metadata"]["resourceVersion"]
+        return applying.ApplyResult(stored, "unchanged" if same else "configured")
+
+    @staticmethod
+    def _key_of(obj: Obj) -> ObjectKey:
+        md = obj.get("metadata") or {}
+        if not obj.get("kind") or not md.get("name"):
+            raise InvalidError("object needs kind and metadata.name")
+        return rules.key_of(str(obj["kind"]), str(md["name"]), md.get("namespace"))
+
+    # -- events -----------------------------------------------------------------
+    def record_event(
+        self,
+        involved: Obj,
+        *,
+        type: Literal["Normal", "Warning"],
+        reason: str,
+        message: str,
+        source: str = "petset",
+    ) -> Obj:
+        """Post an Event, or bump count/lastTimestamp of the same one seen within
+        ten minutes (Kubernetes' EventCorrelator)."""
+        with self._txn():
+            now = self._clock()
+            candidate = ev.new_event(
+                involved,
+                type=type,
+                reason=reason,
+                message=message,
+                source=source,
+                timestamp=rules.iso(now),
+            )
+            dedup = ev.dedup_key(candidate)
+            known = self._event_index.get(dedup)
+            current = self._load(known) if known else None
+            if current is not None and (
+                now - rules.parse_iso(current["lastTimestamp"]) <= ev.DEDUP_WINDOW_SECONDS
+            ):
+                new = copy.deepcopy(current)
+                new["count"] = int(current.get("count") or 1) + 1
+                new["lastTimestamp"] = candidate["lastTimestamp"]
+                new["involvedObject"] = candidate["involvedObject"]
+                return self._write("MODIFIED", new)
+            stored = self._create(rules.prepare_create(candidate, now=now))
+            self._event_index[dedup] = ObjectKey.of(stored)
+            return stored
+
+    # -- watch ------------------------------------------------------------------
+    def watch(
+        self,
+        kind: str,
+        namespace: str | None = None,
+        *,
+        resource_version: str | None = None,
+        label_selector: str | None = None,
+        timeout: float | None = None,
+    ) -> Iterator[StoreEvent]:
+        """Changes after `resource_version` (None/"0": every current object as
+        ADDED first), following live until `timeout`; GoneError when compacted."""
+        sel = parse_label_selector(label_selector)
+        if not is_namespaced(kind):
+            namespace = None
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._lock:
+            if resource_version in (None, "", "0"):
+                initial = self._list_locked(kind, namespace, sel, [])
+                pos = self._rv
+            else:
+                initial = []
+                pos = _parse_rv(resource_version)
+                self._check_not_compacted(pos)
+        for obj in initial:
+            yield StoreEvent("ADDED", obj, obj["metadata"]["resourceVersion"])
+        while True:
+            with self._cond:
+                batch, pos = self._changes_after(kind, namespace, pos)
+                while not batch:
+                    left = None if deadline is None else deadline - time.monotonic()
+                    if self._closed or (left is not None and left <= 0):
+                        return
+                    self._cond.wait(left)
+                    if self._closed:
+                        return
+                    batch, pos = self._changes_after(kind, namespace, pos)
+            for change in batch:
+                if sel.matches(labels_of(change.object)):
+                    yield change
+            if deadline is not None and time.monotonic() >= deadline:
+                return
+
+    def _check_not_compacted(self, pos: int) -> None:
+        if pos < self._compacted:
+            raise GoneError(
+                f"resourceVersion {pos} is older than the oldest kept change "
+                f"({self._compacted}); list again and watch from the list's version"
+            )
+
+    def _changes_after(
+        self, kind: str, namespace: str | None, pos: int
+    ) -> tuple[builtins.list[StoreEvent], int]:
+        self._check_not_compacted(pos)
+        sql = "SELECT rv, type, data FROM changes WHERE kind = ? AND rv > ?"
+        args: builtins.list[object] = [kind, pos]
+        if namespace is not None:
+            sql += " AND namespace = ?"
+            args.append(namespace)
+        rows = self._conn.execute(sql + f" ORDER BY rv LIMIT {_BATCH}", args).fetchall()
+        batch = [StoreEvent(t, json.loads(d), str(rv)) for rv, t, d in rows]
+        # Everything up to the current version has been seen when the batch was
+        # not cut short: move past other kinds' changes so compaction of those
+        # never makes a live watcher Gone.
+        return batch, (int(rows[-1][0]) if len(rows) == _BATCH else self._rv)
+
+    # -- compaction ---------------------------------------------------------------
+    def _maybe_compact(self) -> None:
+        due = self._clock() - self._last_compaction >= 60.0
+        if self._writes_since_compaction >= 1000 or due:
+            self.compact()
+
+    def compact(self) -> None:
+        """Drop log entries beyond the last `max_changes` or older than
+        `max_change_age`, and Events not updated for `event_ttl`."""
+        with self._lock:
+            self._writes_since_compaction = 0
+            self._last_compaction = now = self._clock()
+            with self._txn():
+                expired = self._conn.execute(
+                    "SELECT data FROM objects WHERE kind = 'Event' AND updated < ?",
+                    (now - self._event_ttl,),
+                ).fetchall()
+                for (data,) in expired:
+                    self._write("DELETED", json.loads(data))
+                cutoff = self._rv - self._max_changes
+                row = self._conn.execute(
+                    "SELECT MAX(rv) FROM changes WHERE ts < ?", (now - self._max_change_age,)
+                ).fetchone()
+                cutoff = max(cutoff, int(row[0] or 0))
+                if cutoff > self._compacted:
+                    self._conn.execute("DELETE FROM changes WHERE rv <= ?", (cutoff,))
+                    write_meta(self._conn, "compacted", cutoff)
+                    self._compacted = cutoff
+            self._writes_since_compaction = 0
+
+    def change_count(self) -> int:
+        with self._lock:
+            row = self._conn.execute("SELECT COUNT(*) FROM changes").fetchone()
+            return int(row[0])
+
+
+def _parse_rv(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise InvalidError(f"resourceVersion {text!r} is not a number") from None
+
+
+__all__ = ["Store", "StoreEvent"]
