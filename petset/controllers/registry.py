@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from petset.api.settings import Settings
 from petset.controllers import services
+from petset.controllers import volumes as volume_controllers
 from petset.runtime.controller import Controller
 
 
@@ -11,4 +12,6 @@ def all_controllers(settings: Settings) -> list[Controller]:
     """The controllers for the local backend (on Kubernetes only petset's own kinds run)."""
     found: list[Controller] = []
     found.append(services.controller(settings))
+    found.append(volume_controllers.claim_controller(settings))
+    found.append(volume_controllers.volume_controller(settings))
     return found
