@@ -118,6 +118,10 @@ class ClusterDNS:
         self._zone = build_zone(settings.cluster_domain, [], [], [])
         self._zone_version = -1
         self._zone_lock = threading.Lock()
+        # Answers by (zone version, transport, query bytes after the ID): a repeated
+        # question skips parsing and packing, the bulk of the time a query takes.
+        self._answers: dict[tuple[int, bool, bytes], bytes] = {}
+        self._answers_version = -1
         self._udp: socket.socket | None = None
         self._tcp: socket.socket | None = None
         self._stop = threading.Event()
@@ -171,6 +175,21 @@ class ClusterDNS:
             return self._zone
 
     def handle(self, data: bytes, *, udp: bool) -> bytes | None:
+        if len(data) < 12:
+            return None
+        key = (self._cache.version, udp, data[2:])
+        cached = self._answers.get(key)
+        if cached is not None:
+            return data[:2] + cached
+        out = self._answer(data, udp=udp)
+        if out is not None:
+            if key[0] != self._answers_version or len(self._answers) > 10_000:
+                self._answers = {}  # replaced, not cleared: other threads may be reading
+                self._answers_version = key[0]
+            self._answers[key] = out[2:]
+        return out
+
+    def _answer(self, data: bytes, *, udp: bool) -> bytes | None:
         try:
             query = DNSRecord.parse(data)
         except DNSError:

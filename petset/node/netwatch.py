@@ -63,9 +63,9 @@ class ObjectCache:
         return all(ev.wait(timeout) for ev in self._synced.values())
 
     def stop(self) -> None:
+        """Ask the watch threads to end; each does when its current watch returns
+        (within watch_timeout). Not joined: they hold nothing but this cache."""
         self._stop.set()
-        for t in self._threads:
-            t.join(self._watch_timeout + 1.0)
         self._threads.clear()
 
     def snapshot(self) -> tuple[int, Snapshot]:
