@@ -1,0 +1,1 @@
+"""The MySQL engine: MySQLCluster -> a StatefulSet of MariaDB members with managed roles."""

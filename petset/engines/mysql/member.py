@@ -1,0 +1,359 @@
+"""What runs inside a MySQL member pod: `python -m petset.engines.mysql.member VERB`.
+
+* `config`    (init container): writes my.cnf from the cluster's ConfigMap and the
+               member's identity (ordinal -> server_id, POD_IP -> bind_address).
+* `init-data` (init container): keeps existing data; otherwise clones from a
+               healthy peer (a replica when there is one) found through the
+               headless Service's DNS name, or bootstraps the very first primary.
+* `agent`     (sidecar): HTTP on $POD_IP:$AGENT_PORT with /healthz, /status and
+               /clone (a mariadb-backup xbstream of this member's data).
+
+The same commands run in a local sandbox and in a container image on
+Kubernetes; everything they need comes from environment variables the
+StatefulSet template sets (see render.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from petset.engines.mysql import sql
+from petset.engines.mysql.config import MemberConfig, render_mycnf
+from petset.engines.mysql.gtid import GtidPosition
+
+AGENT_PORT = 8306
+
+
+@dataclass(frozen=True)
+class Env:
+    pod_name: str
+    pod_ip: str
+    namespace: str
+    service: str
+    cluster_domain: str
+    datadir: Path
+    confdir: Path
+    socket: str
+    cluster_json: Path
+    admin: sql.Credentials
+    repl: sql.Credentials
+    initialized: bool
+    agent_port: int
+
+    @property
+    def ordinal(self) -> int:
+        return int(self.pod_name.rsplit("-", 1)[1])
+
+    @property
+    def fqdn(self) -> str:
+        return f"{self.pod_name}.{self.service}.{self.namespace}.svc.{self.cluster_domain}"
+
+    @classmethod
+    def from_environ(cls) -> Env:
+        e = os.environ
+        return cls(
+            pod_name=e["POD_NAME"],
+            pod_ip=e["POD_IP"],
+            namespace=e.get("POD_NAMESPACE", "default"),
+            service=e["SERVICE_NAME"],
+            cluster_domain=e.get("CLUSTER_DOMAIN", "cluster.local"),
+            datadir=Path(e.get("DATADIR", "/var/lib/mysql")),
+            confdir=Path(e.get("CONFDIR", "/etc/mysql/petset")),
+            socket=e.get("MYSQL_SOCKET", "/run/mysqld/mysqld.sock"),
+            cluster_json=Path(e.get("CLUSTER_JSON", "/etc/mysql/petset-src/cluster.json")),
+            admin=sql.Credentials("petset_admin", e["ADMIN_PASSWORD"]),
+            repl=sql.Credentials("petset_repl", e["REPLICATION_PASSWORD"]),
+            initialized=e.get("CLUSTER_INITIALIZED", "false") == "true",
+            agent_port=int(e.get("AGENT_PORT", str(AGENT_PORT))),
+        )
+
+
+def log(msg: str) -> None:
+    print(f"petset-member: {msg}", file=sys.stderr, flush=True)
+
+
+# -- config ---------------------------------------------------------------------
+def cmd_config(env: Env) -> int:
+    spec = json.loads(env.cluster_json.read_text())
+    member = MemberConfig(
+        ordinal=env.ordinal,
+        bind_address=env.pod_ip,
+        report_host=env.fqdn,
+        datadir=str(env.datadir),
+        socket=env.socket,
+        semi_sync=bool(spec.get("semiSync", True)),
+        semi_sync_timeout_ms=int(spec.get("semiSyncTimeoutMs", 3000)),
+        run_as_root=os.geteuid() == 0,
+    )
+    env.confdir.mkdir(parents=True, exist_ok=True)
+    target = env.confdir / "my.cnf"
+    tmp = target.with_suffix(".tmp")
+    tmp.write_text(render_mycnf(member, spec.get("config") or {}))
+    tmp.replace(target)
+    Path(env.socket).parent.mkdir(parents=True, exist_ok=True)
+    log(f"wrote {target} (server_id from ordinal {env.ordinal})")
+    return 0
+
+
+# -- init-data ------------------------------------------------------------------
+def has_data(datadir: Path) -> bool:
+    return (datadir / "mysql").is_dir()
+
+
+def peers(env: Env) -> list[str]:
+    """IPs of the other members, from the headless Service (which publishes
+    not-ready members too, so peers are found while they start)."""
+    name = f"{env.service}.{env.namespace}.svc.{env.cluster_domain}"
+    try:
+        infos = socket.getaddrinfo(name, None, socket.AF_INET, socket.SOCK_STREAM)
+    except socket.gaierror:
+        return []
+    return sorted({str(i[4][0]) for i in infos} - {env.pod_ip})
+
+
+def peer_status(ip: str, port: int) -> dict[str, object] | None:
+    try:
+        with urllib.request.urlopen(f"http://{ip}:{port}/status", timeout=2) as resp:
+            data = json.loads(resp.read())
+            return data if isinstance(data, dict) else None
+    except (OSError, ValueError):
+        return None
+
+
+def choose_donor(statuses: dict[str, dict[str, object]]) -> str | None:
+    """A healthy replica first (never load the primary when a replica can donate)."""
+    healthy = {ip: s for ip, s in statuses.items() if s.get("healthy")}
+    for role in ("replica", "primary"):
+        for ip in sorted(healthy):
+            if healthy[ip].get("role") == role:
+                return ip
+    return None
+
+
+def bootstrap(env: Env) -> None:
+    """A fresh datadir with petset's users, created without binlogging anything."""
+    tmp = env.datadir.with_name(env.datadir.name + ".bootstrap")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    user = ["--user=root"] if os.geteuid() == 0 else []
+    subprocess.run(
+        ["mariadb-install-db", "--no-defaults", "--auth-root-authentication-method=normal",
+         "--skip-test-db", f"--datadir={tmp}", "--innodb-log-file-size=32M", *user],
+        check=True, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    q = sql_quote
+    users = (
+        "FLUSH PRIVILEGES;\n"
+        f"CREATE USER 'petset_admin'@'%' IDENTIFIED BY '{q(env.admin.password)}';\n"
+        "GRANT ALL PRIVILEGES ON *.* TO 'petset_admin'@'%' WITH GRANT OPTION;\n"
+        f"CREATE USER 'petset_repl'@'%' IDENTIFIED BY '{q(env.repl.password)}';\n"
+        "GRANT REPLICATION SLAVE, REPLICATION SLAVE ADMIN, BINLOG MONITOR, SLAVE MONITOR "
+        "ON *.* TO 'petset_repl'@'%';\n"
+    )
+    run_bootstrap(tmp, users)
+    _move_into(tmp, env.datadir)
+
+
+def sql_quote(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("'", "\\'")
+
+
+def _move_into(src: Path, datadir: Path) -> None:
+    """Move a finished datadir into place entry by entry (datadir may be a mount point)."""
+    datadir.mkdir(parents=True, exist_ok=True)
+    for entry in src.iterdir():
+        entry.rename(datadir / entry.name)
+    src.rmdir()
+
+
+def clone(env: Env, donor_ip: str) -> str:
+    """Stream a backup from the donor's agent, prepare it, record its GTID position."""
+    tmp = env.datadir.with_name(env.datadir.name + ".clone")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    started = time.monotonic()
+    url = f"http://{donor_ip}:{env.agent_port}/clone"
+    with (
+        urllib.request.urlopen(url, timeout=30) as resp,
+        subprocess.Popen(["mbstream", "-x", "-C", str(tmp)], stdin=subprocess.PIPE) as mb,
+    ):
+        assert mb.stdin is not None
+        total = 0
+        while chunk := resp.read(1 << 20):
+            mb.stdin.write(chunk)
+            total += len(chunk)
+        mb.stdin.close()
+        if mb.wait() != 0:
+            raise RuntimeError(f"mbstream failed with exit code {mb.returncode}")
+    subprocess.run(
+        ["mariadb-backup", "--prepare", f"--target-dir={tmp}"],
+        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    gtid = backup_gtid(tmp)
+    seed_replica_position(tmp, gtid)
+    secs = time.monotonic() - started
+    log(f"cloned {total / 1e6:.1f} MB from {donor_ip} in {secs:.1f}s (gtid {gtid or 'empty'})")
+    _move_into(tmp, env.datadir)
+    return gtid
+
+
+def seed_replica_position(datadir: Path, gtid: str) -> None:
+    """Record the backup's GTID as this member's replication position.
+
+    gtid_slave_pos is loaded from mysql.gtid_slave_pos at start, so writing the
+    table in bootstrap mode (no network, nothing binlogged) makes the member
+    resume replication exactly after the backup; `SET GLOBAL` is not available
+    in bootstrap mode.
+    """
+    rows = [
+        f"({g.domain}, {i + 1}, {g.server}, {g.seq})"
+        for i, g in enumerate(GtidPosition.parse(gtid).gtids)
+    ]
+    if not rows:
+        return
+    # A replica donor's own rows are in the backup too: the backup's position wins.
+    stmt = (
+        "DELETE FROM mysql.gtid_slave_pos;\n"
+        "INSERT INTO mysql.gtid_slave_pos (domain_id, sub_id, server_id, seq_no) VALUES "
+        + ", ".join(rows)
+        + ";\n"
+    )
+    run_bootstrap(datadir, stmt)
+
+
+def run_bootstrap(datadir: Path, statements: str) -> None:
+    """Run SQL with mariadbd --bootstrap (no network, no binlog); its chatter is
+    kept out of the log unless it fails."""
+    user = ["--user=root"] if os.geteuid() == 0 else []
+    proc = subprocess.run(
+        ["mariadbd", "--no-defaults", "--bootstrap", f"--datadir={datadir}",
+         "--innodb-log-file-size=32M", "--log-warnings=0", *user],
+        input=statements.encode(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    if proc.returncode != 0:
+        raise RuntimeError(f"mariadbd --bootstrap failed: {proc.stderr.decode()[-2000:]}")
+
+
+def backup_gtid(target: Path) -> str:
+    """The GTID position a prepared backup holds (10.11 and newer file names)."""
+    for name in ("mariadb_backup_binlog_info", "xtrabackup_binlog_info"):
+        f = target / name
+        if f.exists():
+            parts = f.read_text().split()
+            return parts[2] if len(parts) >= 3 else ""
+    return ""
+
+
+def cmd_init_data(env: Env, *, poll: float = 2.0) -> int:
+    if has_data(env.datadir):
+        log(f"{env.datadir} has data: keeping it")
+        return 0
+    waited = False
+    while True:
+        statuses = {ip: s for ip in peers(env) if (s := peer_status(ip, env.agent_port))}
+        donor = choose_donor(statuses)
+        if donor:
+            clone(env, donor)
+            return 0
+        if not env.initialized and env.ordinal == 0:
+            log("no peer has data and the cluster is new: bootstrapping the first primary")
+            bootstrap(env)
+            return 0
+        if not waited:
+            log("empty data directory and no healthy donor yet: waiting for one")
+            waited = True
+        time.sleep(poll)
+
+
+# -- agent ----------------------------------------------------------------------
+def member_status(env: Env) -> dict[str, object]:
+    try:
+        st = sql.observe(env.pod_ip, env.admin)
+    except sql.MemberUnreachable as exc:
+        return {"healthy": False, "error": str(exc)}
+    role = "replica" if st.replica is not None or st.read_only else "primary"
+    return {
+        "healthy": True,
+        "role": role,
+        "readOnly": st.read_only,
+        "gtid": str(st.position),
+        "serverId": st.server_id,
+    }
+
+
+def make_handler(env: Env) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, fmt: str, *args: object) -> None:
+            if not self.path.startswith(("/healthz", "/status")):
+                log(fmt % args)
+
+        def _json(self, code: int, body: dict[str, object]) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self) -> None:
+            if self.path == "/healthz":
+                st = member_status(env)
+                self._json(200 if st.get("healthy") else 503, st)
+            elif self.path == "/status":
+                self._json(200, member_status(env))
+            elif self.path == "/clone":
+                self._clone()
+            else:
+                self._json(404, {"error": f"no such path {self.path}"})
+
+        def _clone(self) -> None:
+            st = member_status(env)
+            args = [
+                "mariadb-backup", "--backup", "--stream=xbstream", "--target-dir=/tmp",
+                f"--host={env.pod_ip}", f"--user={env.admin.user}",
+                f"--password={env.admin.password}",
+            ]  # fmt: skip
+            if st.get("role") == "replica":
+                args += ["--slave-info", "--safe-slave-backup"]
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.end_headers()
+            with subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as p:
+                assert p.stdout is not None
+                while chunk := p.stdout.read(1 << 20):
+                    self.wfile.write(chunk)
+            log(f"clone stream finished (mariadb-backup exit {p.returncode})")
+
+    return Handler
+
+
+def cmd_agent(env: Env) -> int:
+    server = ThreadingHTTPServer((env.pod_ip, env.agent_port), make_handler(env))
+    log(f"agent listening on {env.pod_ip}:{env.agent_port}")
+    server.serve_forever()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    verbs = {"config": cmd_config, "init-data": cmd_init_data, "agent": cmd_agent}
+    if len(args) != 1 or args[0] not in verbs:
+        print(
+            f"usage: python -m petset.engines.mysql.member {{{'|'.join(verbs)}}}", file=sys.stderr
+        )
+        return 2
+    return verbs[args[0]](Env.from_environ())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

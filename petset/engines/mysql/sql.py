@@ -1,0 +1,199 @@
+"""One member's SQL: what the controller observes and the few statements it issues.
+
+Every function opens a short connection (members come and go; a pooled
+connection to a dead member would only hide that). Timeouts are short: the
+controller's loop must keep its heartbeat while a member hangs (SIGSTOP).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import pymysql
+import pymysql.cursors
+
+from petset.engines.mysql.gtid import GtidPosition
+
+CONNECT_TIMEOUT = 2.0
+READ_TIMEOUT = 5.0
+
+
+class MemberUnreachable(Exception):
+    """The member did not answer (refused, timed out or authentication failed)."""
+
+
+@dataclass(frozen=True)
+class Credentials:
+    user: str
+    password: str
+
+
+@dataclass(frozen=True)
+class ReplicaStatus:
+    source_host: str
+    io_running: str  # Yes | No | Connecting
+    sql_running: bool
+    last_io_error: str
+    last_sql_error: str
+    seconds_behind: int | None
+    received: GtidPosition  # Gtid_IO_Pos: what the IO thread fetched into the relay log
+
+    @property
+    def healthy(self) -> bool:
+        return self.io_running == "Yes" and self.sql_running
+
+
+@dataclass(frozen=True)
+class MemberStatus:
+    server_id: int
+    version: str
+    read_only: bool
+    binlog: GtidPosition  # gtid_binlog_pos: what this member wrote to its binlog
+    current: GtidPosition  # gtid_current_pos
+    applied: GtidPosition  # gtid_slave_pos: what replication applied
+    replica: ReplicaStatus | None
+    semi_sync_primary_on: bool  # Rpl_semi_sync_master_status
+    semi_sync_clients: int
+
+    @property
+    def position(self) -> GtidPosition:
+        """Everything this member holds: its binlog (log_slave_updates) plus applied."""
+        return GtidPosition.parse(f"{self.binlog},{self.applied}")
+
+
+@contextmanager
+def connect(
+    host: str, creds: Credentials, *, port: int = 3306, timeout: float = CONNECT_TIMEOUT
+) -> Iterator[pymysql.connections.Connection[Any]]:
+    try:
+        conn = pymysql.connect(
+            host=host,
+            port=port,
+            user=creds.user,
+            password=creds.password,
+            connect_timeout=timeout,
+            read_timeout=READ_TIMEOUT,
+            write_timeout=READ_TIMEOUT,
+            autocommit=True,
+            cursorclass=pymysql.cursors.DictCursor,
+        )
+    except pymysql.err.MySQLError as exc:
+        raise MemberUnreachable(f"{host}:{port}: {exc}") from exc
+    try:
+        yield conn
+    except pymysql.err.OperationalError as exc:
+        raise MemberUnreachable(f"{host}:{port}: {exc}") from exc
+    finally:
+        conn.close()
+
+
+def _rows(conn: pymysql.connections.Connection[Any], sql: str) -> list[dict[str, Any]]:
+    with conn.cursor() as cur:
+        cur.execute(sql)
+        return list(cur.fetchall())
+
+
+def observe(host: str, creds: Credentials, *, port: int = 3306) -> MemberStatus:
+    with connect(host, creds, port=port) as conn:
+        v = _rows(
+            conn,
+            "SELECT @@server_id AS sid, @@version AS v, @@read_only AS ro, "
+            "@@gtid_binlog_pos AS b, @@gtid_current_pos AS c, @@gtid_slave_pos AS s",
+        )[0]
+        st = {
+            r["Variable_name"]: r["Value"]
+            for r in _rows(conn, "SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync_master_%'")
+        }
+        slave = _rows(conn, "SHOW SLAVE STATUS")
+    replica = None
+    if slave:
+        s = slave[0]
+        sbm = s.get("Seconds_Behind_Master")
+        replica = ReplicaStatus(
+            source_host=str(s.get("Master_Host") or ""),
+            io_running=str(s.get("Slave_IO_Running") or "No"),
+            sql_running=s.get("Slave_SQL_Running") == "Yes",
+            last_io_error=str(s.get("Last_IO_Error") or ""),
+            last_sql_error=str(s.get("Last_SQL_Error") or ""),
+            seconds_behind=None if sbm is None else int(sbm),
+            received=GtidPosition.parse(str(s.get("Gtid_IO_Pos") or "")),
+        )
+    return MemberStatus(
+        server_id=int(v["sid"]),
+        version=str(v["v"]),
+        read_only=bool(int(v["ro"])),
+        binlog=GtidPosition.parse(v["b"]),
+        current=GtidPosition.parse(v["c"]),
+        applied=GtidPosition.parse(v["s"]),
+        replica=replica,
+        semi_sync_primary_on=st.get("Rpl_semi_sync_master_status") == "ON",
+        semi_sync_clients=int(st.get("Rpl_semi_sync_master_clients") or 0),
+    )
+
+
+def execute(host: str, creds: Credentials, statements: list[str], *, port: int = 3306) -> None:
+    with connect(host, creds, port=port) as conn, conn.cursor() as cur:
+        for sql in statements:
+            cur.execute(sql)
+
+
+def set_read_only(host: str, creds: Credentials, on: bool, *, port: int = 3306) -> None:
+    execute(host, creds, [f"SET GLOBAL read_only = {'ON' if on else 'OFF'}"], port=port)
+
+
+def promote(host: str, creds: Credentials, *, port: int = 3306) -> None:
+    """Stop replicating and accept writes. Call only after the member applied all it received."""
+    execute(
+        host,
+        creds,
+        ["STOP SLAVE", "RESET SLAVE ALL", "SET GLOBAL read_only = OFF"],
+        port=port,
+    )
+
+
+def replicate_from(
+    host: str,
+    creds: Credentials,
+    *,
+    source_host: str,
+    source_port: int,
+    repl: Credentials,
+    port: int = 3306,
+    adopt_own_binlog: bool = False,
+) -> None:
+    """Point a member at a new source with GTID auto-positioning and start replicating.
+
+    `adopt_own_binlog` is for a former primary: its own transactions are in its
+    binlog but not in gtid_slave_pos, so without it the member would ask the new
+    source for them again.
+    """
+    quote = pymysql.converters.escape_string
+    stmts = ["SET GLOBAL read_only = ON", "STOP SLAVE"]
+    if adopt_own_binlog:
+        stmts.append("SET GLOBAL gtid_slave_pos = @@gtid_binlog_pos")
+    stmts += [
+        f"CHANGE MASTER TO MASTER_HOST='{quote(source_host)}', MASTER_PORT={int(source_port)}, "
+        f"MASTER_USER='{quote(repl.user)}', MASTER_PASSWORD='{quote(repl.password)}', "
+        "MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1",
+        "START SLAVE",
+    ]
+    execute(host, creds, stmts, port=port)
+
+
+def wait_applied(host: str, creds: Credentials, timeout: float, *, port: int = 3306) -> bool:
+    """Let the SQL thread apply everything already in the relay log.
+
+    The IO thread is left alone (NOTES: stopping both threads and restarting
+    only the SQL thread discards the relay log). True when applied caught up
+    with received within `timeout`.
+    """
+    status = observe(host, creds, port=port)
+    if status.replica is None or status.applied.contains(status.replica.received):
+        return True
+    with connect(host, creds, port=port) as conn, conn.cursor() as cur:
+        cur.execute("SELECT MASTER_GTID_WAIT(%s, %s) AS r", (str(status.replica.received), timeout))
+        row = cur.fetchone()
+    return bool(row) and int(row["r"]) == 0
