@@ -60,12 +60,23 @@ def _version_key(version: str) -> tuple[int, ...]:
     return tuple(int(p) for p in re.findall(r"\d+", version)[:3])
 
 
+def check_version(k8s_version: str) -> str | None:
+    """Why petset cannot validate for this Kubernetes version, or None when it can."""
+    try:
+        _schema_dir(k8s_version)
+    except ValueError as err:
+        return str(err)
+    return None
+
+
 @functools.lru_cache(maxsize=8)
 def _schema_dir(k8s_version: str) -> str:
     """The newest bundled schema set not newer than the requested Kubernetes version."""
     from kubernetes_validate import utils
 
     wanted = _version_key(k8s_version.lstrip("v"))[:2]
+    if len(wanted) < 2:
+        raise ValueError(f"{k8s_version!r} is not a Kubernetes version; write e.g. 1.33.0")
     candidates = [v for v in utils.all_versions() if _version_key(v)[:2] <= wanted]
     if not candidates:
         oldest = utils.all_versions()[0]
@@ -98,7 +109,11 @@ def _validator(k8s_version: str, kind: str, api_version: str) -> Any:
 
 def schema_problems(obj: Obj, *, k8s_version: str) -> list[str]:
     """Every schema error of a built-in object as 'field.path: reason' (sorted by path)."""
-    validator = _validator(k8s_version, str(obj["kind"]), str(obj["apiVersion"]))
+    kind, api_version = str(obj["kind"]), str(obj["apiVersion"])
+    try:
+        validator = _validator(k8s_version, kind, api_version)
+    except FileNotFoundError:
+        return [f"kind: Kubernetes {k8s_version} publishes no schema for {api_version} {kind}"]
     problems: list[tuple[str, str]] = []
     for error in validator.iter_errors(obj):
         problems += _describe(error, list(error.absolute_path))

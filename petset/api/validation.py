@@ -17,11 +17,10 @@ from typing import Any
 from petset.api import kinds, names
 from petset.api.errors import InvalidError
 from petset.api.k8s_rules import rule_problems
-from petset.api.k8s_schema import schema_problems, short
+from petset.api.k8s_schema import check_version, schema_problems, short
 from petset.api.loader import Document
 from petset.api.local_support import local_problems, local_warnings
 from petset.api.meta import Obj, ObjectKey
-from petset.api.petset_kinds import validate_petset_kind
 
 # Checked by names.py with Kubernetes' own wording; the schema's type errors
 # for these would say the same thing twice.
@@ -102,6 +101,9 @@ def _body_problems(
         found = schema_problems(obj, k8s_version=k8s_version)
         found += [p for p in rule_problems(obj) if p not in found]
     else:
+        # pydantic models take ~0.2 s to build: only pay for them when input has petset kinds
+        from petset.api.petset_kinds import validate_petset_kind
+
         found = validate_petset_kind(obj)
     paths = {p.split(": ", 1)[0] for p in reported}
     return [
@@ -147,6 +149,9 @@ def validate_documents(
     local: bool = True,
 ) -> list[Validated]:
     """Validate every document; one InvalidError lists every problem of every document."""
+    unsupported = check_version(k8s_version)
+    if unsupported:
+        raise InvalidError(f"cannot validate for Kubernetes {k8s_version}: {unsupported}")
     problems: list[str] = []
     bad_docs = 0
     out: list[Validated] = []

@@ -298,3 +298,10 @@ def test_document_objects_are_not_modified() -> None:
     )
     validate_documents([doc])
     assert doc.obj == {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}
+
+
+def test_unsupported_kubernetes_version_is_a_clear_error() -> None:
+    docs = load_documents((DATA / "app.yaml").read_text(), "app.yaml")
+    with pytest.raises(InvalidError, match="older than the oldest schema"):
+        validate_documents(docs, k8s_version="1.20.0")
+    assert len(validate_documents(docs, k8s_version="1.31")) == 3
