@@ -175,6 +175,11 @@ def _template_problems(obj: Obj, claim_names: set[str]) -> Problems:
     out: Problems = []
     selector = spec.get("selector")
     labels = _d(_d(_d(spec.get("template")).get("metadata")).get("labels"))
+    out += [
+        p
+        for p in names.validate_labels(labels, "spec.template.metadata.labels")
+        if "must be a string" not in p  # the schema reports wrong types
+    ]
     if isinstance(selector, dict):
         string_labels = all(isinstance(v, str) for v in labels.values())
         if not selector.get("matchLabels") and not selector.get("matchExpressions"):

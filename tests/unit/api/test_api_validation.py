@@ -305,3 +305,10 @@ def test_unsupported_kubernetes_version_is_a_clear_error() -> None:
     with pytest.raises(InvalidError, match="older than the oldest schema"):
         validate_documents(docs, k8s_version="1.20.0")
     assert len(validate_documents(docs, k8s_version="1.31")) == 3
+
+
+def test_pod_template_labels_follow_label_rules() -> None:
+    obj = _sts(selector={"matchLabels": {"app": "web app"}})
+    obj["spec"]["template"]["metadata"]["labels"] = {"app": "web app"}
+    (problem,) = _problems(obj)
+    assert "spec.template.metadata.labels[app]: 'web app': a label value must be" in problem
