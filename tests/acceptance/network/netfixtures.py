@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -26,7 +28,9 @@ def free_port(host: str) -> int:
         return int(s.getsockname()[1])
 
 
-def pod(name: str, ip: str, *, ready: bool = True, subdomain: str = "mysql") -> dict[str, Any]:
+def pod(
+    name: str, ip: str, *, ready: bool = True, subdomain: str = "mysql", port: int = 1
+) -> dict[str, Any]:
     """A pod as the kubelet leaves it: an IP and a Ready condition."""
     return {
         "apiVersion": "v1",
@@ -36,7 +40,7 @@ def pod(name: str, ip: str, *, ready: bool = True, subdomain: str = "mysql") -> 
             "hostname": name,
             "subdomain": subdomain,
             "containers": [
-                {"name": "c", "image": "x", "ports": [{"name": "sql", "containerPort": 1}]}
+                {"name": "c", "image": "x", "ports": [{"name": "sql", "containerPort": port}]}
             ],
         },
         "status": {
@@ -83,3 +87,42 @@ def eventually(check: Callable[[], bool], timeout: float = 2.0) -> float:
             return time.monotonic() - start
         time.sleep(0.02)
     raise AssertionError(f"condition not met within {timeout} s")
+
+
+# A member stand-in: greets every connection with its name, then echoes.
+ECHO_SERVER = """
+import socket, socketserver, sys
+class H(socketserver.BaseRequestHandler):
+    def handle(self):
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.request.sendall(sys.argv[3].encode() + b"\\n")
+        while data := self.request.recv(65536):
+            self.request.sendall(data)
+class S(socketserver.ThreadingTCPServer):
+    allow_reuse_address = True
+    daemon_threads = True
+S((sys.argv[1], int(sys.argv[2])), H).serve_forever()
+"""
+
+
+def start_echo(ip: str, port: int, name: str) -> subprocess.Popen[bytes]:
+    """A real process listening on ip:port; the caller stops it by PID."""
+    proc = subprocess.Popen([sys.executable, "-c", ECHO_SERVER, ip, str(port), name])
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection((ip, port), timeout=0.5).close()
+            return proc
+        except OSError:
+            time.sleep(0.02)
+    proc.kill()
+    raise AssertionError(f"echo server {name} did not listen on {ip}:{port}")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
