@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from petset.api.settings import Settings
-from petset.controllers import services
+from petset.controllers import deployment, replicaset, services
 from petset.controllers import volumes as volume_controllers
 from petset.runtime.controller import Controller
 
@@ -14,4 +14,6 @@ def all_controllers(settings: Settings) -> list[Controller]:
     found.append(services.controller(settings))
     found.append(volume_controllers.claim_controller(settings))
     found.append(volume_controllers.volume_controller(settings))
+    found.append(replicaset.controller())
+    found.append(deployment.controller())
     return found
