@@ -1,19 +1,84 @@
-"""The `petset` command (placeholder until the CLI lands)."""
+"""The `petset` command: kubectl-like verbs over the daemon's API.
+
+Bad input never ends in a traceback: PetsetError (and an unknown kind) becomes
+`error: <message>` on stderr and exit code 1; usage errors exit 1 as well.
+"""
 
 from __future__ import annotations
+
+import sys
 
 import typer
 
 from petset import __version__
+from petset.api.errors import PetsetError
+from petset.api.kinds import UnknownKindError
+from petset.cli import describe, objects, pods, rollout
+from petset.cli.daemon_cmd import daemon_app
 
-app = typer.Typer(no_args_is_help=True, help="Stateful services, the StatefulSet way.")
+app = typer.Typer(
+    no_args_is_help=True,
+    help="Stateful services, the StatefulSet way.",
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
 
 
 @app.command()
-def version() -> None:
-    """Print petset's version."""
-    typer.echo(f"petset {__version__}")
+def version(
+    client_only: bool = typer.Option(False, "--client", help="Do not ask the daemon."),
+) -> None:
+    """Print the client's and the daemon's version."""
+    print(f"Client Version: petset {__version__}")
+    if client_only:
+        return
+    from petset.cli.common import client
+
+    with client() as c:
+        info = c.request("GET", "/v1/version")
+    print(f"Server Version: petset {info['version']} (pid {info['pid']}, home {info['home']})")
 
 
-def main() -> None:
-    app()
+@app.command()
+def demo(
+    keep: bool = typer.Option(True, help="Leave the demo running when done."),
+) -> None:
+    """Apply examples/web and watch its pods come up."""
+    from petset.cli.demo import run_demo
+
+    run_demo(keep=keep)
+
+
+objects.register(app)
+describe.register(app)
+pods.register(app)
+rollout.register(app)
+app.add_typer(daemon_app, name="daemon")
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        rv = app(args=argv, standalone_mode=False)
+    except typer.Abort:
+        print("Aborted.", file=sys.stderr)
+        sys.exit(1)
+    except typer.TyperException as err:  # usage errors: kubectl exits 1 for them too
+        show = getattr(err, "show", None)
+        if callable(show):
+            show()
+        else:
+            print(f"error: {err.format_message()}", file=sys.stderr)
+        sys.exit(1)
+    except (PetsetError, UnknownKindError) as err:
+        text = str(err) if isinstance(err, PetsetError) else str(err.args[0])
+        print(f"error: {text}", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(0)
+    sys.exit(rv if isinstance(rv, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""What the daemon runs, built in one place: store, cluster, controllers, node, DNS, proxy.
+
+Start order follows the dependencies (the cluster exists before anything that
+watches it; the node is the cluster's pod I/O before controllers need exec);
+stop order is the daemon's graceful shutdown: the manager first, so no new
+decisions are taken, then node threads, DNS and the proxy. Pods keep running:
+a restarted daemon re-adopts them.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from petset.api.errors import NotFoundError
+from petset.api.settings import Settings
+from petset.controllers.registry import all_controllers
+from petset.controllers.volumes import ensure_default_storage_class
+from petset.node.dns import ClusterDNS
+from petset.runtime.cluster import Cluster
+from petset.runtime.local import LocalCluster
+from petset.runtime.manager import Manager
+from petset.store import Store
+
+
+class Service(Protocol):
+    def start(self) -> None: ...
+
+    def stop(self) -> object: ...
+
+
+@dataclass
+class Components:
+    settings: Settings
+    cluster: LocalCluster
+    node: Any = None  # petset.node.node.Node: logs -f, interactive exec, pod shutdown
+    services: list[tuple[str, Service]] = field(default_factory=list)
+    logger: logging.Logger = field(default_factory=lambda: logging.getLogger("petset"))
+
+    def start(self) -> None:
+        for name, svc in self.services:
+            svc.start()
+            self.logger.info("started %s", name, extra={"part": name})
+
+    def stop(self) -> None:
+        for name, svc in self.services:
+            try:
+                svc.stop()
+            except Exception:  # one broken part must not keep the others running
+                self.logger.exception("stopping %s failed", name, extra={"part": name})
+            else:
+                self.logger.info("stopped %s", name, extra={"part": name})
+        self.cluster.store.close()
+
+
+def _exists(module: str) -> bool:
+    # TODO(wiring): remove once petset.node.node and petset.node.proxy have landed;
+    # then every part below is imported unconditionally.
+    return importlib.util.find_spec(module) is not None
+
+
+def ensure_default_namespace(cluster: Cluster) -> None:
+    try:
+        cluster.get("Namespace", "default")
+    except NotFoundError:
+        cluster.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}})
+
+
+def build(settings: Settings, logger: logging.Logger) -> Components:
+    """Everything the daemon serves, not started yet (the caller starts and stops it)."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    cluster = LocalCluster(Store(settings.db_path))
+    comps = Components(settings, cluster, logger=logger)
+    ensure_default_namespace(cluster)
+    ensure_default_storage_class(cluster)
+    manager = Manager(
+        cluster, all_controllers(settings), logger=logging.getLogger("petset.manager")
+    )
+    comps.services.append(("manager", manager))
+    if _exists("petset.node.node"):
+        from petset.node.node import Node
+
+        node = Node(settings, cluster, logger=logging.getLogger("petset.node"))
+        cluster.set_pod_io(node)
+        comps.node = node
+        comps.services.append(("node", node))
+    dns = ClusterDNS(settings, cluster, logger=logging.getLogger("petset.dns"))
+    comps.services.append(("dns", dns))
+    if _exists("petset.node.proxy"):
+        from petset.node.proxy import ServiceProxy
+
+        proxy = ServiceProxy(settings, cluster, logger=logging.getLogger("petset.proxy"))
+        comps.services.append(("proxy", proxy))
+    return comps
