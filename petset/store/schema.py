@@ -56,6 +56,11 @@ def read_meta(conn: sqlite3.Connection, key: str) -> int:
     return int(row[0]) if row else 0
 
 
+def read_meta_prefix(conn: sqlite3.Connection, prefix: str) -> list[tuple[str, int]]:
+    rows = conn.execute("SELECT key, value FROM meta WHERE key LIKE ? || '%'", (prefix,))
+    return [(str(k), int(v)) for k, v in rows.fetchall()]
+
+
 def write_meta(conn: sqlite3.Connection, key: str, value: int) -> None:
     conn.execute(
         "INSERT INTO meta (key, value) VALUES (?, ?) "

@@ -39,7 +39,7 @@ from petset.api.selectors import (
 from petset.store import apply as applying
 from petset.store import events as ev
 from petset.store import objects as rules
-from petset.store.schema import connect, last_resource_version, read_meta, write_meta
+from petset.store.schema import connect, last_resource_version, read_meta_prefix, write_meta
 
 StoreEventType = Literal["ADDED", "MODIFIED", "DELETED"]
 _BATCH = 500
@@ -73,7 +73,11 @@ class Store:
         self._event_ttl = event_ttl
         self._closed = False
         self._rv = last_resource_version(self._conn)
-        self._compacted = read_meta(self._conn, "compacted")
+        # Per kind, the newest change dropped from the log: a watch of that kind
+        # from an older version would miss it (Gone); other kinds do not matter.
+        self._compacted: dict[str, int] = {
+            k.removeprefix("compacted:"): v for k, v in read_meta_prefix(self._conn, "compacted:")
+        }
         self._writes_since_compaction = 0
         self._last_compaction = clock()
         self._event_index: dict[str, ObjectKey] = {}
@@ -361,7 +365,7 @@ class Store:
             else:
                 initial = []
                 pos = _parse_rv(resource_version)
-                self._check_not_compacted(pos)
+                self._check_not_compacted(kind, pos)
         for obj in initial:
             yield StoreEvent("ADDED", obj, obj["metadata"]["resourceVersion"])
         while True:
@@ -381,17 +385,18 @@ class Store:
             if deadline is not None and time.monotonic() >= deadline:
                 return
 
-    def _check_not_compacted(self, pos: int) -> None:
-        if pos < self._compacted:
+    def _check_not_compacted(self, kind: str, pos: int) -> None:
+        dropped = self._compacted.get(kind, 0)
+        if pos < dropped:
             raise GoneError(
-                f"resourceVersion {pos} is older than the oldest kept change "
-                f"({self._compacted}); list again and watch from the list's version"
+                f"resourceVersion {pos} is too old: {kind} changes up to {dropped} were "
+                "compacted; list again and watch from the list's version"
             )
 
     def _changes_after(
         self, kind: str, namespace: str | None, pos: int
     ) -> tuple[builtins.list[StoreEvent], int]:
-        self._check_not_compacted(pos)
+        self._check_not_compacted(kind, pos)
         sql = "SELECT rv, type, data FROM changes WHERE kind = ? AND rv > ?"
         args: builtins.list[object] = [kind, pos]
         if namespace is not None:
@@ -428,10 +433,16 @@ class Store:
                     "SELECT MAX(rv) FROM changes WHERE ts < ?", (now - self._max_change_age,)
                 ).fetchone()
                 cutoff = max(cutoff, int(row[0] or 0))
-                if cutoff > self._compacted:
+                dropped = self._conn.execute(
+                    "SELECT kind, MAX(rv) FROM changes WHERE rv <= ? GROUP BY kind", (cutoff,)
+                ).fetchall()
+                for kind, rv in dropped:
+                    write_meta(self._conn, f"compacted:{kind}", int(rv))
+                    self._compacted[kind] = int(rv)
+                if dropped:
                     self._conn.execute("DELETE FROM changes WHERE rv <= ?", (cutoff,))
+                    # Remembered so the counter never goes back even if every change goes.
                     write_meta(self._conn, "compacted", cutoff)
-                    self._compacted = cutoff
             self._writes_since_compaction = 0
 
     def change_count(self) -> int:
