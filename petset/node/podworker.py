@@ -1,0 +1,457 @@
+"""One thread per pod: init containers in order, then containers, restarts with
+CrashLoopBackOff, probes, hooks, status; graceful termination on deletion.
+
+A pass (`sync`) observes the containers, decides with decisions.py and acts;
+the thread sleeps on an Event between passes (woken by pod changes), at most
+0.5 s while something runs so an exit is noticed promptly.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from petset.api.errors import ConflictError, NotFoundError
+from petset.api.meta import Obj, controller_ref, is_being_deleted, name_of, namespace_of
+from petset.api.settings import Settings
+from petset.node import decisions, envvars, logs, podstatus
+from petset.node.containers import Container, Probe, write_json
+from petset.node.execution import exec_in
+from petset.node.interfaces import NetworkFiles, VolumeProvider
+from petset.node.ipam import IPPool
+from petset.node.mounts import Mount
+from petset.node.paths import pod_dir
+from petset.node.probes import run_probe
+from petset.node.sandbox import SandboxError
+from petset.runtime.cluster import Cluster
+
+FINALIZER = "petset.dev/kubelet"
+IDLE_WAIT = 0.5
+TERMINAL_WAIT = 5.0
+VOLUME_SYNC_SECONDS = 5.0
+
+
+@dataclass
+class NodeContext:
+    settings: Settings
+    cluster: Cluster
+    logger: logging.Logger
+    pool: IPPool
+    volumes: VolumeProvider
+    network_files: NetworkFiles | None
+
+
+def pod_key(pod: Obj) -> str:
+    return f"{namespace_of(pod) or 'default'}/{name_of(pod)}"
+
+
+class PodWorker:
+    def __init__(self, ctx: NodeContext, pod: Obj) -> None:
+        self.ctx = ctx
+        self.pod = pod
+        self.key = pod_key(pod)
+        self.dir = pod_dir(ctx.settings, pod)
+        spec = pod.get("spec") or {}
+        self.inits = [Container(self.dir, c, init=True) for c in spec.get("initContainers") or []]
+        self.mains = [Container(self.dir, c, init=False) for c in spec.get("containers") or []]
+        self.wake = threading.Event()
+        self.stopping = threading.Event()
+        self.deleted = False
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._run, name=f"pod {self.key}", daemon=True)
+        self._meta: dict[str, Any] = {}
+        self._volumes: dict[str, Path] | None = None
+        self._last_status: Obj | None = None
+        self._last_volume_sync = 0.0
+        self._lock = threading.Lock()  # one pass at a time (sync vs. shutdown)
+
+    # -- thread ----------------------------------------------------------------------
+    def start(self) -> None:
+        self.thread.start()
+
+    def update(self, pod: Obj, *, deleted: bool = False) -> None:
+        self.pod = pod
+        self.deleted = self.deleted or deleted
+        self.wake.set()
+
+    def _run(self) -> None:
+        log = self.ctx.logger
+        try:
+            while not self.stopping.is_set():
+                try:
+                    if self.deleted or is_being_deleted(self.pod):
+                        self.terminate()
+                        return
+                    with self._lock:
+                        if self.stopping.is_set():
+                            return
+                        wait = self.sync()
+                except Exception:
+                    log.exception("pod %s: sync failed", self.key)
+                    wait = 2.0
+                self.wake.wait(wait)
+                self.wake.clear()
+        finally:
+            self.done.set()
+
+    # -- one pass --------------------------------------------------------------------
+    def sync(self) -> float:
+        """Observe, decide, act once; returns how long to sleep before the next pass."""
+        if self._volumes is None and not self._prepare():
+            return 2.0
+        init_done = self._sync_inits()
+        if init_done:
+            for c in self.mains:
+                self._advance(c)
+                if c.running:
+                    self._probe(c)
+        self._maintain()
+        self._write_status(init_done)
+        return self._next_wait()
+
+    def _next_wait(self) -> float:
+        now = time.time()
+        everything = self.inits + self.mains
+        if any(c.instance is not None for c in everything):
+            return IDLE_WAIT
+        pending = [
+            c.record.next_start_at - now
+            for c in everything
+            if c.record.terminated is None and c.instance is None
+        ]
+        if pending:
+            return max(0.05, min(IDLE_WAIT, *pending))
+        return TERMINAL_WAIT
+
+    def _prepare(self) -> bool:
+        """Bind the pod to this node (finalizer, nodeName), get its IP, volumes and files."""
+        self._claim()
+        self.dir.mkdir(parents=True, exist_ok=True)
+        meta_path = self.dir / "pod.json"
+        try:
+            self._meta = json.loads(meta_path.read_text())
+        except FileNotFoundError:
+            self._meta = {
+                "namespace": namespace_of(self.pod) or "default",
+                "name": name_of(self.pod),
+                "uid": self.pod["metadata"]["uid"],
+                "startTime": time.time(),
+                "owner": controller_ref(self.pod),
+            }
+        self._meta["podIP"] = self.ctx.pool.allocate(self.key)
+        write_json(meta_path, self._meta)
+        (self.dir / "hostname").write_text(name_of(self.pod) + "\n")
+        try:
+            self._volumes = self.ctx.volumes.prepare(self._pod_with_ip())
+        except Exception as e:  # the volume manager explains what is missing
+            self._set_waiting(f"volumes not ready: {e}", reason="ContainerCreating")
+            self.ctx.logger.warning("pod %s: %s", self.key, e)
+            return False
+        return True
+
+    def _claim(self) -> None:
+        cluster = self.ctx.cluster
+        for _ in range(5):
+            try:
+                pod = cluster.get("Pod", name_of(self.pod), namespace_of(self.pod))
+            except NotFoundError:
+                return
+            md, spec = pod["metadata"], pod.setdefault("spec", {})
+            if FINALIZER in (md.get("finalizers") or []) and spec.get("nodeName"):
+                return
+            if is_being_deleted(pod):
+                return
+            md["finalizers"] = [*(md.get("finalizers") or []), FINALIZER]
+            md["finalizers"] = list(dict.fromkeys(md["finalizers"]))
+            spec.setdefault("nodeName", self.ctx.settings.node_name)
+            spec["nodeName"] = spec["nodeName"] or self.ctx.settings.node_name
+            try:
+                self.pod = cluster.update(pod)
+                return
+            except ConflictError:
+                continue
+
+    @property
+    def pod_ip(self) -> str | None:
+        ip = self._meta.get("podIP")
+        return str(ip) if ip else None
+
+    def _pod_with_ip(self) -> Obj:
+        pod = dict(self.pod)
+        status = dict(pod.get("status") or {})
+        status.update(
+            {
+                "podIP": self.pod_ip,
+                "podIPs": [{"ip": self.pod_ip}],
+                "hostIP": "127.0.0.1",
+                "hostIPs": [{"ip": "127.0.0.1"}],
+            }
+        )
+        pod["status"] = status
+        return pod
+
+    def _set_waiting(self, message: str, *, reason: str) -> None:
+        for c in self.inits + self.mains:
+            if c.instance is None and c.record.terminated is None:
+                c.waiting_reason, c.waiting_message = reason, message
+
+    # -- containers ------------------------------------------------------------------
+    def _sync_inits(self) -> bool:
+        for c in self.inits:
+            if c.succeeded:
+                continue
+            self._advance(c)
+            if not c.succeeded:
+                return False
+        return True
+
+    def _advance(self, c: Container) -> None:
+        """Notice an exit, decide on a restart, start when due."""
+        exited = c.poll_exit()
+        if exited is not None:
+            self._on_exit(c, *exited)
+        idle = c.instance is None and c.record.terminated is None
+        if idle and time.time() >= c.record.next_start_at:
+            self._start(c)
+
+    def _on_exit(self, c: Container, term: Obj, ran: float) -> None:
+        code = int(term["exitCode"])
+        self.ctx.logger.info("pod %s: container %s exited with %d", self.key, c.name, code)
+        policy = str((self.pod.get("spec") or {}).get("restartPolicy") or "Always")
+        if decisions.should_restart(policy, code, init=c.init):
+            s = self.ctx.settings
+            delay = c.schedule_restart(
+                ran, base=s.backoff_base_seconds, maximum=s.backoff_max_seconds
+            )
+            if delay > 0:
+                self._event("Warning", "BackOff", f"Back-off restarting failed container {c.name}")
+
+    def _start(self, c: Container) -> None:
+        pod = self._pod_with_ip()
+        try:
+            env = envvars.process_env(pod, c.spec, self._lookup)
+            argv = envvars.container_argv(c.spec, env)
+            mounts = self._mounts(c, env)
+        except (envvars.EnvError, KeyError) as e:
+            c.waiting_reason, c.waiting_message = "CreateContainerConfigError", str(e)
+            c.record.next_start_at = time.time() + 2.0
+            return
+        spec = c.sandbox_spec(
+            hostname=name_of(self.pod), argv=argv, env=env, mounts=mounts, run_as=self._run_as(c)
+        )
+        try:
+            c.start(spec)
+        except SandboxError as e:
+            self._event("Warning", "Failed", f"Error: container {c.name}: {e}")
+            c.start_failed(str(e))
+            self._on_exit(c, c.record.terminated or {"exitCode": 128}, 0.0)
+            return
+        c.waiting_reason, c.waiting_message = "ContainerCreating", ""
+        self._event("Normal", "Started", f"Started container {c.name}")
+        self._post_start(c)
+
+    def _post_start(self, c: Container) -> None:
+        hook = ((c.spec.get("lifecycle") or {}).get("postStart") or {}).get("exec")
+        if not hook:
+            return
+        result = exec_in(c, [str(a) for a in hook.get("command") or []], timeout=30.0)
+        if result.exit_code != 0:
+            self._event(
+                "Warning",
+                "FailedPostStartHook",
+                f"PostStartHook failed: exit code {result.exit_code}",
+            )
+            c.stop(0)
+
+    def _lookup(self, kind: str, name: str) -> Obj | None:
+        try:
+            return self.ctx.cluster.get(kind, name, namespace_of(self.pod))
+        except NotFoundError:
+            return None
+
+    def _mounts(self, c: Container, env: dict[str, str]) -> list[Mount]:
+        assert self._volumes is not None
+        out: list[Mount] = []
+        for vm in c.spec.get("volumeMounts") or []:
+            source = self._volumes.get(str(vm["name"]))
+            if source is None:
+                raise envvars.EnvError(f"volumeMount {vm['name']!r}: no such volume")
+            sub = vm.get("subPath") or envvars.expand(str(vm.get("subPathExpr") or ""), env)
+            if sub:
+                if source.is_dir() and not (source / sub).exists():
+                    (source / sub).mkdir(parents=True)
+                source = source / sub
+            out.append(Mount(str(source), str(vm["mountPath"]), bool(vm.get("readOnly"))))
+        out.append(Mount(str(self.dir / "hostname"), "/etc/hostname", True))
+        if self.ctx.network_files is not None:
+            for target, path in self.ctx.network_files(self._pod_with_ip()).items():
+                out.append(Mount(str(path), target, True))
+        return out
+
+    def _run_as(self, c: Container) -> tuple[int, int] | None:
+        pod_ctx = (self.pod.get("spec") or {}).get("securityContext") or {}
+        ctx = {**pod_ctx, **(c.spec.get("securityContext") or {})}
+        if ctx.get("runAsUser") is None:
+            return None
+        uid = int(ctx["runAsUser"])
+        return uid, int(ctx.get("runAsGroup", uid))
+
+    # -- probes ------------------------------------------------------------------------
+    def _probe(self, c: Container) -> None:
+        startup = c.probes.get("startup")
+        if startup is not None and not startup.state.success:
+            due = [startup]
+        else:
+            due = [p for k, p in c.probes.items() if k != "startup"]
+        for probe in due:
+            if time.monotonic() >= probe.next_at and c.running:
+                self._probe_once(c, probe)
+
+    def _probe_once(self, c: Container, probe: Probe) -> None:
+        _, period, timeout = decisions.probe_timing(probe.spec)
+        ok = run_probe(
+            probe.spec,
+            c.spec,
+            pod_ip=self.pod_ip or "127.0.0.1",
+            timeout=timeout,
+            exec_fn=lambda argv, t: exec_in(c, argv, timeout=t).exit_code,
+        )
+        probe.next_at = time.monotonic() + period
+        state = decisions.probe_step(probe.state, ok, probe.spec, probe.kind)
+        c.record_probe(probe, state)
+        if ok:
+            return
+        kind = probe.kind.capitalize()
+        self._event("Warning", "Unhealthy", f"{kind} probe failed")
+        _, failure_threshold = decisions.probe_thresholds(probe.spec, probe.kind)
+        if probe.kind != "readiness" and state.failures >= failure_threshold:
+            self._event(
+                "Normal",
+                "Killing",
+                f"Container {c.name} failed {probe.kind} probe, will be restarted",
+            )
+            c.stop(self._grace())
+
+    # -- housekeeping --------------------------------------------------------------------
+    def _maintain(self) -> None:
+        for c in self.inits + self.mains:
+            if c.instance is not None:
+                c.log_seen = logs.mark(c.log_path(), c.log_seen)
+        if time.monotonic() - self._last_volume_sync >= VOLUME_SYNC_SECONDS:
+            self._last_volume_sync = time.monotonic()
+            self.ctx.volumes.sync(self._pod_with_ip())
+
+    def _write_status(self, init_done: bool) -> None:
+        status = podstatus.pod_status(
+            self.pod,
+            self.inits,
+            self.mains,
+            init_done=init_done,
+            pod_ip=self.pod_ip,
+            start_time=float(self._meta.get("startTime") or time.time()),
+            previous=self._last_status or self.pod.get("status"),
+        )
+        if status == self._last_status:
+            return
+        obj = dict(self.pod)
+        obj["metadata"] = {k: v for k, v in obj["metadata"].items() if k != "resourceVersion"}
+        obj["status"] = status
+        try:
+            self.pod = self.ctx.cluster.update_status(obj)
+            self._last_status = status
+        except NotFoundError:
+            self.deleted = True
+
+    def _event(self, type_: Literal["Normal", "Warning"], reason: str, message: str) -> None:
+        try:
+            self.ctx.cluster.record_event(
+                self.pod, type=type_, reason=reason, message=message, source="kubelet"
+            )
+        except Exception:
+            self.ctx.logger.exception("pod %s: event %s not recorded", self.key, reason)
+
+    def _grace(self) -> float:
+        md, spec = self.pod.get("metadata") or {}, self.pod.get("spec") or {}
+        value = md.get("deletionGracePeriodSeconds")
+        if value is None:
+            value = spec.get("terminationGracePeriodSeconds")
+        return float(30 if value is None else value)
+
+    # -- termination -----------------------------------------------------------------------
+    def stop_containers(self, grace: float | None = None) -> None:
+        """preStop hooks, SIGTERM, then SIGKILL after the grace period; all containers at once."""
+        grace = self._grace() if grace is None else grace
+        deadline = time.monotonic() + grace
+        threads = [
+            threading.Thread(target=self._stop_one, args=(c, deadline))
+            for c in self.mains + self.inits
+            if c.instance is not None
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for c in self.mains + self.inits:
+            c.poll_exit()
+
+    def _stop_one(self, c: Container, deadline: float) -> None:
+        hook = ((c.spec.get("lifecycle") or {}).get("preStop") or {}).get("exec")
+        if hook and c.running:
+            exec_in(
+                c,
+                [str(a) for a in hook.get("command") or []],
+                timeout=max(0.1, deadline - time.monotonic()),
+            )
+        c.stop(max(0.0, deadline - time.monotonic()))
+
+    def terminate(self) -> None:
+        """The pod is being deleted: stop it, release what it held, drop the finalizer."""
+        with self._lock:
+            self.stop_containers()
+            if not self.deleted:
+                self._write_status(init_done=all(c.succeeded for c in self.inits))
+            self.ctx.volumes.release(self._pod_with_ip())
+            if self._ip_releasable():
+                self.ctx.pool.release(self.key)
+            self._unclaim()
+            shutil.rmtree(self.dir, ignore_errors=True)
+            self.ctx.logger.info("pod %s: terminated", self.key)
+
+    def _ip_releasable(self) -> bool:
+        """A bare pod's IP goes with it; a controller's pod keeps it while the owner lives
+        (the replacement of the same name gets the same address)."""
+        ref = controller_ref(self.pod)
+        if ref is None:
+            return True
+        try:
+            owner = self.ctx.cluster.get(str(ref["kind"]), str(ref["name"]), namespace_of(self.pod))
+        except Exception:  # owner gone (or a kind this cluster does not know)
+            return True
+        return bool(owner["metadata"].get("uid") != ref.get("uid") or is_being_deleted(owner))
+
+    def _unclaim(self) -> None:
+        cluster = self.ctx.cluster
+        for _ in range(5):
+            try:
+                pod = cluster.get("Pod", name_of(self.pod), namespace_of(self.pod))
+            except NotFoundError:
+                return
+            if pod["metadata"].get("uid") != self.pod["metadata"].get("uid"):
+                return
+            finalizers = pod["metadata"].get("finalizers") or []
+            if FINALIZER not in finalizers:
+                return
+            pod["metadata"]["finalizers"] = [f for f in finalizers if f != FINALIZER]
+            try:
+                cluster.update(pod)
+                return
+            except ConflictError:
+                continue
+            except NotFoundError:
+                return
