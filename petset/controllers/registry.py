@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from petset.api.settings import Settings
 from petset.controllers import deployment, replicaset, services
+from petset.controllers import statefulset as statefulset_controller
 from petset.controllers import volumes as volume_controllers
 from petset.runtime.controller import Controller
 
@@ -16,4 +17,5 @@ def all_controllers(settings: Settings) -> list[Controller]:
     found.append(volume_controllers.volume_controller(settings))
     found.append(replicaset.controller())
     found.append(deployment.controller())
+    found.append(statefulset_controller.controller())
     return found
