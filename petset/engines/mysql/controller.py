@@ -1,0 +1,304 @@
+"""The MySQLCluster controller: render the owned objects, observe the members,
+decide (topology.py), do at most one topology action, write status.
+
+It talks to members only through SQL on their pod IPs and to everything else
+through the `Cluster` protocol, so it runs unchanged locally and on Kubernetes.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import secrets
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
+
+from petset.api.errors import AlreadyExistsError, NotFoundError
+from petset.api.meta import Obj, ObjectKey, labels_of, name_of
+from petset.api.petset_kinds import MySQLClusterSpec, parse_mysqlcluster
+from petset.engines.mysql import sql
+from petset.engines.mysql.render import (
+    CLUSTER_LABEL,
+    ROLE_LABEL,
+    RenderContext,
+    render_all,
+    render_secret,
+    secret_name,
+)
+from petset.engines.mysql.status import build_status
+from petset.engines.mysql.sync import ensure_object
+from petset.engines.mysql.topology import (
+    Attach,
+    Bootstrap,
+    Decision,
+    Failover,
+    Fence,
+    Label,
+    MemberView,
+    Promote,
+    Snapshot,
+    choose_candidate,
+    decide,
+)
+from petset.runtime.cluster import Cluster
+from petset.runtime.controller import Controller, Result
+
+DRAIN_TIMEOUT = 10.0
+FORCE_ANNOTATION = "petset.dev/failover-to"
+
+
+@dataclass(frozen=True)
+class Members:
+    admin: sql.Credentials
+    repl: sql.Credentials
+
+
+def _secret_value(secret: Obj, key: str) -> str:
+    if key in (secret.get("stringData") or {}):
+        return str(secret["stringData"][key])
+    raw = (secret.get("data") or {}).get(key)
+    if raw is None:
+        raise NotFoundError(f"Secret {name_of(secret)!r} has no key {key!r}")
+    return base64.b64decode(raw).decode()
+
+
+def ensure_credentials(cluster: Cluster, obj: Obj, spec: MySQLClusterSpec) -> Members:
+    ns = obj["metadata"]["namespace"]
+    name = secret_name(obj, spec)
+    try:
+        secret = cluster.get("Secret", name, ns)
+    except NotFoundError:
+        if spec.credentials_secret:
+            raise NotFoundError(
+                f"spec.credentialsSecret: Secret {name!r} not found in namespace {ns!r}; "
+                "create it with keys admin-password and replication-password, or remove the field"
+            ) from None
+        passwords = {
+            "admin-password": secrets.token_urlsafe(18),
+            "replication-password": secrets.token_urlsafe(18),
+        }
+        try:
+            secret = cluster.create(render_secret(obj, spec, passwords))
+        except AlreadyExistsError:
+            secret = cluster.get("Secret", name, ns)
+    return Members(
+        admin=sql.Credentials("petset_admin", _secret_value(secret, "admin-password")),
+        repl=sql.Credentials("petset_repl", _secret_value(secret, "replication-password")),
+    )
+
+
+def _container_running(pod: Obj, name: str) -> bool:
+    for cs in (pod.get("status") or {}).get("containerStatuses") or []:
+        if cs.get("name") == name:
+            return "running" in (cs.get("state") or {})
+    return False
+
+
+def _parse_ts(text: str | None) -> float | None:
+    if not text:
+        return None
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
+
+
+def observe_members(
+    cluster: Cluster, obj: Obj, spec: MySQLClusterSpec, creds: Members, now: float
+) -> tuple[list[MemberView], dict[str, Obj]]:
+    ns = obj["metadata"]["namespace"]
+    name = name_of(obj)
+    pods = {
+        name_of(p): p for p in cluster.list("Pod", ns, label_selector=f"{CLUSTER_LABEL}={name}")
+    }
+    previous = {m["name"]: m for m in (obj.get("status") or {}).get("members") or []}
+    names = [f"{name}-{i}" for i in range(spec.replicas)]
+    names += sorted(set(pods) - set(names))
+
+    def look(member: str) -> MemberView:
+        pod = pods.get(member)
+        ordinal = int(member.rsplit("-", 1)[1])
+        if pod is None:
+            return MemberView(member, ordinal, None, pod_exists=False)
+        ip = (pod.get("status") or {}).get("podIP")
+        running = _container_running(pod, "mariadbd") and not pod["metadata"].get(
+            "deletionTimestamp"
+        )
+        status = None
+        if running and ip:
+            try:
+                status = sql.observe(ip, creds.admin)
+            except sql.MemberUnreachable:
+                status = None
+        since = _parse_ts(previous.get(member, {}).get("unreachableSince"))
+        unreachable_for = 0.0 if status is not None or since is None else now - since
+        return MemberView(
+            member,
+            ordinal,
+            ip,
+            pod_exists=True,
+            running=running,
+            role_label=labels_of(pod).get(ROLE_LABEL),
+            status=status,
+            unreachable_for=unreachable_for,
+        )
+
+    with ThreadPoolExecutor(max_workers=max(1, len(names))) as pool:
+        views = list(pool.map(look, names))
+    return views, pods
+
+
+def act(
+    cluster: Cluster, obj: Obj, decision: Decision, views: list[MemberView], creds: Members
+) -> dict[str, Any]:
+    """Carry out the decision; returns status fields it changed."""
+    by_name = {v.name: v for v in views}
+    ns = obj["metadata"]["namespace"]
+    action = decision.action
+
+    def ip(member: str) -> str:
+        addr = by_name[member].ip
+        assert addr, member
+        return addr
+
+    if isinstance(action, Bootstrap):
+        sql.promote(ip(action.member), creds.admin)
+        cluster.record_event(obj, type="Normal", reason="Bootstrapped", message=decision.message)
+        return {"primary": action.member, "initialized": True}
+    if isinstance(action, Promote):
+        sql.promote(ip(action.member), creds.admin)
+        cluster.record_event(obj, type="Normal", reason="Promoted", message=decision.message)
+    elif isinstance(action, Attach):
+        sql.replicate_from(
+            ip(action.member),
+            creds.admin,
+            source_host=ip(action.source),
+            source_port=3306,
+            repl=creds.repl,
+            adopt_own_binlog=action.adopt_own_binlog,
+        )
+    elif isinstance(action, Label):
+        for member, role in action.roles.items():
+            cluster.patch("Pod", member, ns, {"metadata": {"labels": {ROLE_LABEL: role}}})
+    elif isinstance(action, Fence):
+        _unlabel(cluster, ns, action.member)
+        cluster.delete("Pod", action.member, ns)
+        cluster.record_event(obj, type="Warning", reason="Fenced", message=decision.message)
+    elif isinstance(action, Failover):
+        return _failover(cluster, obj, action, by_name, creds)
+    return {}
+
+
+def _unlabel(cluster: Cluster, ns: str, member: str) -> None:
+    with contextlib.suppress(NotFoundError):
+        cluster.patch("Pod", member, ns, {"metadata": {"labels": {ROLE_LABEL: None}}})
+
+
+def _failover(
+    cluster: Cluster, obj: Obj, action: Failover, by_name: dict[str, MemberView], creds: Members
+) -> dict[str, Any]:
+    ns = obj["metadata"]["namespace"]
+    started = time.monotonic()
+    _unlabel(cluster, ns, action.old)  # the rw Service stops sending to it at once
+
+    def drain(member: str) -> tuple[str, sql.MemberStatus | None]:
+        addr = by_name[member].ip or ""
+        try:
+            sql.wait_applied(addr, creds.admin, DRAIN_TIMEOUT)
+            return member, sql.observe(addr, creds.admin)
+        except sql.MemberUnreachable:
+            return member, None
+
+    with ThreadPoolExecutor(max_workers=len(action.candidates)) as pool:
+        drained = dict(pool.map(drain, action.candidates))
+    positions = {n: s.position for n, s in drained.items() if s is not None}
+    chosen = choose_candidate(positions, {n: by_name[n].ordinal for n in positions})
+    if chosen is None:
+        msg = (
+            f"failover from {action.old} stopped: candidates' histories diverged "
+            f"({', '.join(f'{n}={p}' for n, p in positions.items())}); choose one with "
+            "`petset mysql failover CLUSTER --to MEMBER`"
+        )
+        cluster.record_event(obj, type="Warning", reason="FailoverBlocked", message=msg)
+        return {"lastMessage": msg}
+    sql.promote(by_name[chosen].ip or "", creds.admin)
+    cluster.patch("Pod", chosen, ns, {"metadata": {"labels": {ROLE_LABEL: "primary"}}})
+    took = time.monotonic() - started
+    msg = f"failed over from {action.old} to {chosen} at {positions[chosen]} in {took:.2f}s"
+    cluster.record_event(obj, type="Warning", reason="FailedOver", message=msg)
+    return {"primary": chosen, "lastFailover": msg}
+
+
+def reconcile(cluster: Cluster, key: ObjectKey, *, ctx: RenderContext) -> Result:
+    try:
+        obj = cluster.get("MySQLCluster", key.name, key.namespace)
+    except NotFoundError:
+        return Result(f"MySQLCluster {key.name} is gone")
+    if obj["metadata"].get("deletionTimestamp"):
+        return Result("being deleted")
+    spec = parse_mysqlcluster(obj).spec
+    status = dict(obj.get("status") or {})
+    creds = ensure_credentials(cluster, obj, spec)
+    for desired in render_all(obj, spec, ctx, initialized=bool(status.get("initialized"))):
+        ensure_object(cluster, desired)
+    now = time.time()
+    views, _pods = observe_members(cluster, obj, spec, creds, now)
+    annotations = obj["metadata"].get("annotations") or {}
+    snap = Snapshot(
+        members=tuple(views),
+        primary=status.get("primary"),
+        initialized=bool(status.get("initialized")),
+        semi_sync=spec.semi_sync,
+        primary_was_semi_sync=bool((status.get("semiSync") or {}).get("primaryActive", True)),
+        forced_candidate=annotations.get(FORCE_ANNOTATION),
+    )
+    decision = decide(snap)
+    changes = act(cluster, obj, decision, views, creds)
+    if changes.get("primary") and snap.forced_candidate:
+        cluster.patch(
+            "MySQLCluster", key.name, key.namespace,
+            {"metadata": {"annotations": {FORCE_ANNOTATION: None}}},
+        )  # fmt: skip
+    new_status = build_status(obj, spec, views, decision, {**status, **changes}, now)
+    _maybe_event_semisync(cluster, obj, status, new_status)
+    if new_status != status:
+        fresh = cluster.get("MySQLCluster", key.name, key.namespace)
+        fresh["status"] = new_status
+        cluster.update_status(fresh)
+    return Result(decision.message, requeue_after=decision.requeue_after)
+
+
+def _maybe_event_semisync(cluster: Cluster, obj: Obj, old: dict[str, Any], new: Obj) -> None:
+    was = (old.get("semiSync") or {}).get("primaryActive")
+    now = (new.get("semiSync") or {}).get("primaryActive")
+    if was is True and now is False:
+        cluster.record_event(
+            obj,
+            type="Warning",
+            reason="SemiSyncOff",
+            message=f"primary {new.get('primary')} fell back to asynchronous replication: "
+            "no replica acknowledged in time; a failover now could lose acknowledged writes",
+        )
+    elif was is False and now is True:
+        cluster.record_event(
+            obj, type="Normal", reason="SemiSyncOn", message="semi-synchronous replication is back"
+        )
+
+
+def pods_to_cluster(_cluster: Cluster, pod: Obj) -> list[ObjectKey]:
+    name = labels_of(pod).get(CLUSTER_LABEL)
+    if not name:
+        return []
+    return [ObjectKey("MySQLCluster", pod["metadata"].get("namespace") or "default", name)]
+
+
+def controller(ctx: RenderContext) -> Controller:
+    return Controller(
+        name="mysqlcluster",
+        kind="MySQLCluster",
+        reconcile=partial(reconcile, ctx=ctx),
+        owns=("StatefulSet", "Service", "ConfigMap", "Secret"),
+        watches=(("Pod", pods_to_cluster),),
+        workers=2,
+    )

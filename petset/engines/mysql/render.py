@@ -1,0 +1,275 @@
+"""MySQLCluster -> the objects that run it: a StatefulSet, three Services, a
+ConfigMap and a Secret. Pure: the controller passes in everything that comes
+from outside (the program that runs member commands, generated passwords).
+
+The engine decides *what* the topology is (roles, via the `petset.dev/role`
+label the rw/ro Services select on); the StatefulSet decides *where and how*
+members run. Its updateStrategy is OnDelete because the engine rolls members
+itself, replicas first and the primary last.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from petset.api.merge import merge_patch
+from petset.api.meta import Obj, name_of, namespace_of, owner_reference
+from petset.api.petset_kinds import MySQLClusterSpec
+from petset.engines.mysql.member import AGENT_PORT
+
+ROLE_LABEL = "petset.dev/role"
+CLUSTER_LABEL = "petset.dev/cluster"
+PRIMARY = "primary"
+REPLICA = "replica"
+
+DATADIR = "/var/lib/mysql"
+CONFDIR = "/etc/mysql/petset"
+SRCDIR = "/etc/mysql/petset-src"
+RUNDIR = "/run/mysqld"
+
+
+@dataclass(frozen=True)
+class RenderContext:
+    """What rendering needs from outside the spec."""
+
+    # argv prefix that runs petset's member commands: locally the daemon's own
+    # interpreter (the sandbox sees the host's files), on Kubernetes the image's.
+    member_command: tuple[str, ...] = ("python3", "-m", "petset.engines.mysql.member")
+    mariadbd: str = "mariadbd"
+    cluster_domain: str = "cluster.local"
+    image: str = "petset/mysql-member:latest"
+
+
+def selector_labels(cluster: Obj) -> dict[str, str]:
+    return {
+        "app.kubernetes.io/name": "mysql",
+        "app.kubernetes.io/instance": name_of(cluster),
+        CLUSTER_LABEL: name_of(cluster),
+    }
+
+
+def secret_name(cluster: Obj, spec: MySQLClusterSpec) -> str:
+    return spec.credentials_secret or f"{name_of(cluster)}-credentials"
+
+
+def config_name(cluster: Obj) -> str:
+    return f"{name_of(cluster)}-config"
+
+
+def _meta(cluster: Obj, name: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "namespace": namespace_of(cluster),
+        "labels": selector_labels(cluster),
+        "ownerReferences": [owner_reference(cluster)],
+        **extra,
+    }
+
+
+def render_secret(cluster: Obj, spec: MySQLClusterSpec, passwords: dict[str, str]) -> Obj:
+    """Only created when absent (never rewritten: the passwords live in the data)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": _meta(cluster, secret_name(cluster, spec)),
+        "type": "Opaque",
+        "stringData": dict(passwords),
+    }
+
+
+def render_configmap(cluster: Obj, spec: MySQLClusterSpec, *, initialized: bool) -> Obj:
+    doc = {
+        "config": dict(spec.config),
+        "semiSync": spec.semi_sync,
+        "semiSyncTimeoutMs": spec.semi_sync_timeout_ms,
+    }
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": _meta(cluster, config_name(cluster)),
+        "data": {
+            "cluster.json": json.dumps(doc, sort_keys=True, indent=2),
+            "initialized": "true" if initialized else "false",
+        },
+    }
+
+
+def render_services(cluster: Obj, spec: MySQLClusterSpec) -> list[Obj]:
+    name = name_of(cluster)
+    sel = selector_labels(cluster)
+    headless = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": _meta(cluster, name),
+        "spec": {
+            "clusterIP": "None",
+            # members find each other (and a clone donor) before they are Ready
+            "publishNotReadyAddresses": True,
+            "selector": sel,
+            "ports": [
+                {"name": "mysql", "port": 3306, "targetPort": 3306},
+                {"name": "agent", "port": AGENT_PORT, "targetPort": AGENT_PORT},
+            ],
+        },
+    }
+    out = [headless]
+    for suffix, role, ep in (("rw", PRIMARY, spec.service.rw), ("ro", REPLICA, spec.service.ro)):
+        svc_spec: dict[str, Any] = {
+            "selector": {**sel, ROLE_LABEL: role},
+            "ports": [{"name": "mysql", "port": ep.port, "targetPort": 3306}],
+        }
+        if ep.type == "None":
+            svc_spec["clusterIP"] = "None"
+        out.append(
+            {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": _meta(cluster, f"{name}-{suffix}"),
+                "spec": svc_spec,
+            }
+        )
+    return out
+
+
+def _env(cluster: Obj, spec: MySQLClusterSpec, ctx: RenderContext) -> list[dict[str, Any]]:
+    def field(path: str) -> dict[str, Any]:
+        return {"fieldRef": {"fieldPath": path}}
+
+    def secret(key: str) -> dict[str, Any]:
+        return {"secretKeyRef": {"name": secret_name(cluster, spec), "key": key}}
+
+    return [
+        {"name": "POD_NAME", "valueFrom": field("metadata.name")},
+        {"name": "POD_NAMESPACE", "valueFrom": field("metadata.namespace")},
+        {"name": "POD_IP", "valueFrom": field("status.podIP")},
+        {"name": "SERVICE_NAME", "value": name_of(cluster)},
+        {"name": "CLUSTER_DOMAIN", "value": ctx.cluster_domain},
+        {"name": "DATADIR", "value": DATADIR},
+        {"name": "CONFDIR", "value": CONFDIR},
+        {"name": "MYSQL_SOCKET", "value": f"{RUNDIR}/mysqld.sock"},
+        {"name": "CLUSTER_JSON", "value": f"{SRCDIR}/cluster.json"},
+        {"name": "AGENT_PORT", "value": str(AGENT_PORT)},
+        {"name": "ADMIN_PASSWORD", "valueFrom": secret("admin-password")},
+        {"name": "REPLICATION_PASSWORD", "valueFrom": secret("replication-password")},
+        {
+            "name": "CLUSTER_INITIALIZED",
+            "valueFrom": {
+                "configMapKeyRef": {
+                    "name": config_name(cluster),
+                    "key": "initialized",
+                    "optional": True,
+                }
+            },
+        },
+    ]
+
+
+def _pod_spec(cluster: Obj, spec: MySQLClusterSpec, ctx: RenderContext) -> dict[str, Any]:
+    env = _env(cluster, spec, ctx)
+    mounts = [
+        {"name": "data", "mountPath": DATADIR},
+        {"name": "conf", "mountPath": CONFDIR},
+        {"name": "config-src", "mountPath": SRCDIR, "readOnly": True},
+        {"name": "run", "mountPath": RUNDIR},
+    ]
+    member = list(ctx.member_command)
+    image = spec.image or ctx.image
+    return {
+        "terminationGracePeriodSeconds": 30,
+        "initContainers": [
+            {
+                "name": "config",
+                "image": image,
+                "command": [*member, "config"],
+                "env": env,
+                "volumeMounts": mounts,
+            },
+            {
+                "name": "init-data",
+                "image": image,
+                "command": [*member, "init-data"],
+                "env": env,
+                "volumeMounts": mounts,
+            },
+        ],
+        "containers": [
+            {
+                "name": "mariadbd",
+                "image": image,
+                "command": [ctx.mariadbd, f"--defaults-file={CONFDIR}/my.cnf"],
+                "env": env,
+                "ports": [{"name": "mysql", "containerPort": 3306}],
+                "volumeMounts": mounts,
+                "readinessProbe": {
+                    "httpGet": {"path": "/healthz", "port": AGENT_PORT},
+                    "periodSeconds": 1,
+                    "timeoutSeconds": 2,
+                    "failureThreshold": 2,
+                },
+            },
+            {
+                "name": "agent",
+                "image": image,
+                "command": [*member, "agent"],
+                "env": env,
+                "ports": [{"name": "agent", "containerPort": AGENT_PORT}],
+                "volumeMounts": mounts,
+            },
+        ],
+        "volumes": [
+            {"name": "conf", "emptyDir": {}},
+            {"name": "run", "emptyDir": {}},
+            {"name": "config-src", "configMap": {"name": config_name(cluster)}},
+        ],
+    }
+
+
+def render_statefulset(cluster: Obj, spec: MySQLClusterSpec, ctx: RenderContext) -> Obj:
+    labels = selector_labels(cluster)
+    template: dict[str, Any] = {
+        "metadata": {"labels": dict(labels)},
+        "spec": _pod_spec(cluster, spec, ctx),
+    }
+    if spec.pod_template:
+        template = merge_patch(template, spec.pod_template)
+    claim: dict[str, Any] = {
+        "metadata": {"name": "data", "labels": dict(labels)},
+        "spec": {
+            "accessModes": ["ReadWriteOnce"],
+            "resources": {"requests": {"storage": spec.storage.size}},
+        },
+    }
+    if spec.storage.storage_class_name:
+        claim["spec"]["storageClassName"] = spec.storage.storage_class_name
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": _meta(cluster, name_of(cluster)),
+        "spec": {
+            "replicas": spec.replicas,
+            "serviceName": name_of(cluster),
+            # members wait for a donor in init-data, so they can start together
+            "podManagementPolicy": "Parallel",
+            "updateStrategy": {"type": "OnDelete"},
+            "selector": {"matchLabels": dict(labels)},
+            "template": template,
+            "volumeClaimTemplates": [claim],
+            "persistentVolumeClaimRetentionPolicy": {
+                "whenDeleted": "Retain",
+                "whenScaled": "Retain",
+            },
+        },
+    }
+
+
+def render_all(
+    cluster: Obj, spec: MySQLClusterSpec, ctx: RenderContext, *, initialized: bool
+) -> list[Obj]:
+    """Everything but the Secret (created once, separately)."""
+    return [
+        render_configmap(cluster, spec, initialized=initialized),
+        *render_services(cluster, spec),
+        render_statefulset(cluster, spec, ctx),
+    ]

@@ -1,0 +1,102 @@
+"""The MySQLCluster status: topology as petset last saw it, and conditions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from petset.api.meta import Obj
+from petset.api.petset_kinds import MySQLClusterSpec
+from petset.engines.mysql.topology import Decision, MemberView
+
+
+def _ts(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _member(view: MemberView, primary: str | None, previous: dict[str, Any], now: float) -> Obj:
+    st = view.status
+    role = "primary" if view.name == primary else "replica"
+    out: Obj = {"name": view.name, "role": role, "healthy": False}
+    if view.ip:
+        out["ip"] = view.ip
+    if st is not None:
+        out["gtid"] = str(st.position)
+        out["healthy"] = role == "primary" or bool(st.replica and st.replica.healthy)
+        if st.replica is not None:
+            out["lagSeconds"] = st.replica.seconds_behind
+            if st.replica.last_io_error or st.replica.last_sql_error:
+                out["error"] = st.replica.last_sql_error or st.replica.last_io_error
+    elif view.running:
+        out["unreachableSince"] = previous.get("unreachableSince") or _ts(now)
+    else:
+        out["state"] = "not running" if view.pod_exists else "no pod"
+    return out
+
+
+def _condition(type_: str, ok: bool, reason: str, message: str, old: list[Obj], now: float) -> Obj:
+    status = "True" if ok else "False"
+    prev = next((c for c in old if c.get("type") == type_), None)
+    since = prev["lastTransitionTime"] if prev and prev.get("status") == status else _ts(now)
+    return {
+        "type": type_,
+        "status": status,
+        "reason": reason,
+        "message": message,
+        "lastTransitionTime": since,
+    }
+
+
+def build_status(
+    obj: Obj,
+    spec: MySQLClusterSpec,
+    views: list[MemberView],
+    decision: Decision,
+    base: dict[str, Any],
+    now: float,
+) -> Obj:
+    primary = base.get("primary")
+    previous = {m["name"]: m for m in base.get("members") or []}
+    members = [_member(v, primary, previous.get(v.name, {}), now) for v in views]
+    healthy = sum(1 for m in members if m["healthy"])
+    pview = next((v for v in views if v.name == primary), None)
+    status: Obj = {
+        "observedGeneration": obj["metadata"].get("generation", 1),
+        "initialized": bool(base.get("initialized")),
+        "primary": primary,
+        "replicas": spec.replicas,
+        "readyMembers": healthy,
+        "members": members,
+        "message": decision.message,
+    }
+    semi = dict(base.get("semiSync") or {})
+    if pview is not None and pview.status is not None:
+        semi["primaryActive"] = pview.status.semi_sync_primary_on or not spec.semi_sync
+        semi["clients"] = pview.status.semi_sync_clients
+    semi["enabled"] = spec.semi_sync
+    status["semiSync"] = semi
+    for k in ("lastFailover",):
+        if base.get(k):
+            status[k] = base[k]
+    ready = healthy == spec.replicas and primary is not None
+    status["phase"] = "Ready" if ready else ("Blocked" if decision.blocked else "Progressing")
+    old = base.get("conditions") or []
+    status["conditions"] = [
+        _condition(
+            "Ready",
+            ready,
+            "AllMembersHealthy" if ready else "MembersNotHealthy",
+            f"{healthy}/{spec.replicas} members healthy",
+            old,
+            now,
+        ),
+        _condition(
+            "FailoverBlocked",
+            decision.blocked,
+            "Blocked" if decision.blocked else "NotBlocked",
+            decision.message if decision.blocked else "",
+            old,
+            now,
+        ),
+    ]
+    return status

@@ -1,0 +1,226 @@
+"""Replication topology decisions: a snapshot in, one action and a sentence out.
+
+Pure, in the manner of Patroni's HA loop: guard clauses in order of
+precedence, each returning a `Decision` whose `message` goes to the log, the
+cluster's status and the tests. Never act on an uncertain state: `Block`
+says what the user can do instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from petset.engines.mysql.gtid import GtidPosition, most_advanced
+from petset.engines.mysql.sql import MemberStatus
+
+# A primary that answers no SQL for this long while its process runs is hung.
+HUNG_AFTER_SECONDS = 3.0
+
+
+@dataclass(frozen=True)
+class MemberView:
+    name: str
+    ordinal: int
+    ip: str | None
+    pod_exists: bool = True
+    running: bool = False  # the mariadbd container is running
+    role_label: str | None = None
+    status: MemberStatus | None = None  # None: did not answer SQL
+    unreachable_for: float = 0.0  # seconds without an SQL answer while running
+
+    @property
+    def reachable(self) -> bool:
+        return self.status is not None
+
+    @property
+    def position(self) -> GtidPosition:
+        return self.status.position if self.status else GtidPosition()
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    members: tuple[MemberView, ...]
+    primary: str | None  # status.primary: who petset made primary last
+    initialized: bool
+    semi_sync: bool  # spec.semiSync
+    primary_was_semi_sync: bool  # last observation of the primary: semi-sync ON
+    forced_candidate: str | None = None  # `petset mysql failover --to` (user takes the risk)
+
+    def member(self, name: str | None) -> MemberView | None:
+        return next((m for m in self.members if m.name == name), None)
+
+
+# -- actions ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Bootstrap:
+    member: str
+
+
+@dataclass(frozen=True)
+class Attach:
+    member: str
+    source: str
+    adopt_own_binlog: bool
+
+
+@dataclass(frozen=True)
+class Label:
+    roles: dict[str, str]  # member -> primary|replica
+
+
+@dataclass(frozen=True)
+class Fence:
+    member: str  # delete the pod now: a hung primary must not come back writable
+
+
+@dataclass(frozen=True)
+class Failover:
+    old: str
+    candidates: tuple[str, ...]  # drained, then the most advanced is promoted
+
+
+@dataclass(frozen=True)
+class Promote:
+    member: str  # make the recorded primary writable again
+
+
+@dataclass(frozen=True)
+class Nothing:
+    pass
+
+
+Action = Bootstrap | Attach | Label | Fence | Failover | Promote | Nothing
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: Action
+    message: str
+    blocked: bool = False
+    requeue_after: float | None = None
+    notes: tuple[str, ...] = field(default=())
+
+
+def _primary_lost(p: MemberView | None) -> tuple[bool, bool]:
+    """(lost, needs_fence): the primary cannot serve writes; hung ones must be fenced."""
+    if p is None or not p.pod_exists or not p.running:
+        return True, False
+    if p.status is None and p.unreachable_for >= HUNG_AFTER_SECONDS:
+        return True, True
+    return False, False
+
+
+def decide(snap: Snapshot) -> Decision:
+    members = {m.name: m for m in snap.members}
+    if not snap.initialized or snap.primary is None:
+        first = min(snap.members, key=lambda m: m.ordinal, default=None)
+        if first is None or not first.reachable:
+            return Decision(Nothing(), "waiting for the first member to start", requeue_after=1)
+        return Decision(Bootstrap(first.name), f"bootstrapping {first.name} as the first primary")
+
+    primary = members.get(snap.primary)
+    lost, fence = _primary_lost(primary)
+    if fence:
+        return Decision(Fence(snap.primary), f"{snap.primary} is hung: fencing it")
+    if lost:
+        return _failover(snap, members)
+    assert primary is not None
+    if primary.status is None:
+        return Decision(
+            Nothing(),
+            f"{primary.name} does not answer SQL ({primary.unreachable_for:.0f}s); watching it",
+            requeue_after=0.5,
+        )
+    if primary.status.read_only and primary.status.replica is None:
+        # Restarted in place (members always start read-only): writable again
+        # only if no other member got ahead of it in the meantime.
+        ahead = [
+            m.name
+            for m in snap.members
+            if m.reachable and m.name != primary.name and not primary.position.contains(m.position)
+        ]
+        if ahead:
+            return _failover(snap, members)
+        return Decision(Promote(primary.name), f"{primary.name} restarted: making it writable")
+    for m in sorted(snap.members, key=lambda m: m.ordinal):
+        if m.name == primary.name or not m.reachable:
+            continue
+        assert m.status is not None
+        rep = m.status.replica
+        if rep is None or rep.source_host != primary.ip or not rep.sql_running:
+            if not primary.position.contains(m.status.binlog):
+                return Decision(
+                    Nothing(),
+                    f"{m.name} has transactions {snap.primary} lacks (diverged); "
+                    "it needs a re-clone",
+                    blocked=True,
+                    requeue_after=5,
+                )
+            adopt = not m.status.binlog.empty and not m.status.applied.contains(m.status.binlog)
+            return Decision(
+                Attach(m.name, primary.name, adopt), f"attaching {m.name} to {primary.name}"
+            )
+    roles = {
+        m.name: ("primary" if m.name == primary.name else "replica")
+        for m in snap.members
+        if m.pod_exists and (m.reachable or m.name == primary.name)
+    }
+    if any(members[n].role_label != r for n, r in roles.items()):
+        return Decision(Label(roles), "updating role labels")
+    return Decision(Nothing(), f"healthy: {primary.name} is primary", requeue_after=1)
+
+
+def _failover(snap: Snapshot, members: dict[str, MemberView]) -> Decision:
+    old = snap.primary or ""
+    others = [m for m in snap.members if m.name != old]
+    reachable = [m for m in others if m.reachable]
+    if snap.forced_candidate:
+        if snap.forced_candidate not in {m.name for m in reachable}:
+            return Decision(
+                Nothing(),
+                f"forced failover to {snap.forced_candidate}: it is not reachable",
+                blocked=True,
+                requeue_after=2,
+            )
+        return Decision(
+            Failover(old, (snap.forced_candidate,)),
+            f"{old} is down: failing over to {snap.forced_candidate} as the user forced",
+        )
+    if not reachable:
+        return Decision(
+            Nothing(), f"{old} is down and no other member answers: waiting", requeue_after=1
+        )
+    missing = [m.name for m in others if not m.reachable]
+    if not snap.semi_sync or not snap.primary_was_semi_sync:
+        return Decision(
+            Nothing(),
+            f"{old} is down and was replicating asynchronously: acknowledged writes may "
+            f"exist only on it. Bring {old} back, or run `petset mysql failover CLUSTER "
+            f"--to MEMBER` to accept losing them",
+            blocked=True,
+            requeue_after=2,
+        )
+    if missing:
+        return Decision(
+            Nothing(),
+            f"{old} is down and {', '.join(missing)} cannot be reached: the newest "
+            "acknowledged writes may be there only; waiting for them "
+            f"(or `petset mysql failover CLUSTER --to MEMBER`)",
+            blocked=True,
+            requeue_after=1,
+        )
+    names = ", ".join(m.name for m in reachable)
+    return Decision(
+        Failover(old, tuple(m.name for m in reachable)),
+        f"{old} is down: failing over to the most advanced of {names}",
+    )
+
+
+def choose_candidate(positions: dict[str, GtidPosition], ordinals: dict[str, int]) -> str | None:
+    """After draining: the member holding every other's transactions (lowest
+    ordinal among equals); None when histories diverged."""
+    best, _unique = most_advanced(positions)
+    if best is None:
+        return None
+    equal = [n for n, p in positions.items() if p.contains(positions[best])]
+    return min(equal, key=lambda n: ordinals.get(n, 0))
