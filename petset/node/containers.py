@@ -72,7 +72,7 @@ class Container:
         self.log_dir = pod_dir / "logs" / self.name
         self.record = self._load()
         self.popen: subprocess.Popen[bytes] | None = None
-        self.waiting_reason = "PodInitializing" if init else "ContainerCreating"
+        self.waiting_reason = "PodInitializing"
         self.waiting_message = ""
         self.probes: dict[ProbeKind, Probe] = {}
         self.log_seen = 0  # bytes of the current log already in its timestamp index

@@ -108,6 +108,8 @@ class PodWorker:
         init_done = self._sync_inits()
         if init_done:
             for c in self.mains:
+                if c.waiting_reason == "PodInitializing":
+                    c.waiting_reason = "ContainerCreating"
                 self._advance(c)
                 if c.running:
                     self._probe(c)
