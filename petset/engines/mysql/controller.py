@@ -41,6 +41,7 @@ from petset.engines.mysql.topology import (
     MemberView,
     Promote,
     Snapshot,
+    Switchover,
     choose_candidate,
     decide,
 )
@@ -49,6 +50,8 @@ from petset.runtime.controller import Controller, Result
 
 DRAIN_TIMEOUT = 10.0
 FORCE_ANNOTATION = "petset.dev/failover-to"
+SWITCHOVER_ANNOTATION = "petset.dev/switchover-to"
+CATCHUP_TIMEOUT = 10.0
 
 
 @dataclass(frozen=True)
@@ -187,7 +190,46 @@ def act(
         cluster.record_event(obj, type="Warning", reason="Fenced", message=decision.message)
     elif isinstance(action, Failover):
         return _failover(cluster, obj, action, by_name, creds)
+    elif isinstance(action, Switchover):
+        return _switchover(cluster, obj, action, by_name, creds)
     return {}
+
+
+def _switchover(
+    cluster: Cluster, obj: Obj, action: Switchover, by_name: dict[str, MemberView], creds: Members
+) -> dict[str, Any]:
+    """read_only on the old primary, let the target catch up, promote it,
+    repoint the old primary. Writes are refused only between the first and
+    the third step."""
+    ns = obj["metadata"]["namespace"]
+    old_ip, new_ip = by_name[action.old].ip or "", by_name[action.new].ip or ""
+    started = time.monotonic()
+    _unlabel(cluster, ns, action.old)
+    sql.set_read_only(old_ip, creds.admin, True)
+    target = sql.observe(old_ip, creds.admin).binlog
+    with sql.connect(new_ip, creds.admin) as conn, conn.cursor() as cur:
+        cur.execute("SELECT MASTER_GTID_WAIT(%s, %s) AS r", (str(target), CATCHUP_TIMEOUT))
+        row = cur.fetchone()
+    if not row or int(row["r"]) != 0:
+        sql.set_read_only(old_ip, creds.admin, False)
+        cluster.patch("Pod", action.old, ns, {"metadata": {"labels": {ROLE_LABEL: "primary"}}})
+        msg = f"switchover to {action.new} aborted: it did not reach {target} in time"
+        cluster.record_event(obj, type="Warning", reason="SwitchoverFailed", message=msg)
+        return {"lastMessage": msg}
+    sql.promote(new_ip, creds.admin)
+    cluster.patch("Pod", action.new, ns, {"metadata": {"labels": {ROLE_LABEL: "primary"}}})
+    took = time.monotonic() - started
+    sql.replicate_from(
+        old_ip, creds.admin, source_host=new_ip, source_port=3306, repl=creds.repl,
+        adopt_own_binlog=True,
+    )  # fmt: skip
+    cluster.patch(
+        "MySQLCluster", obj["metadata"]["name"], ns,
+        {"metadata": {"annotations": {SWITCHOVER_ANNOTATION: None}}},
+    )  # fmt: skip
+    msg = f"switched over from {action.old} to {action.new} ({took:.2f}s without a writer)"
+    cluster.record_event(obj, type="Normal", reason="SwitchedOver", message=msg)
+    return {"primary": action.new, "lastSwitchover": msg}
 
 
 def _unlabel(cluster: Cluster, ns: str, member: str) -> None:
@@ -252,6 +294,7 @@ def reconcile(cluster: Cluster, key: ObjectKey, *, ctx: RenderContext) -> Result
         semi_sync=spec.semi_sync,
         primary_was_semi_sync=bool((status.get("semiSync") or {}).get("primaryActive", True)),
         forced_candidate=annotations.get(FORCE_ANNOTATION),
+        switchover_to=annotations.get(SWITCHOVER_ANNOTATION),
     )
     decision = decide(snap)
     changes = act(cluster, obj, decision, views, creds)

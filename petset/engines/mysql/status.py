@@ -75,7 +75,7 @@ def build_status(
         semi["clients"] = pview.status.semi_sync_clients
     semi["enabled"] = spec.semi_sync
     status["semiSync"] = semi
-    for k in ("lastFailover",):
+    for k in ("lastFailover", "lastSwitchover"):
         if base.get(k):
             status[k] = base[k]
     ready = healthy == spec.replicas and primary is not None

@@ -45,6 +45,7 @@ class Snapshot:
     semi_sync: bool  # spec.semiSync
     primary_was_semi_sync: bool  # last observation of the primary: semi-sync ON
     forced_candidate: str | None = None  # `petset mysql failover --to` (user takes the risk)
+    switchover_to: str | None = None  # `petset mysql switchover [--to]`: a name or "auto"
 
     def member(self, name: str | None) -> MemberView | None:
         return next((m for m in self.members if m.name == name), None)
@@ -85,11 +86,17 @@ class Promote:
 
 
 @dataclass(frozen=True)
+class Switchover:
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
 class Nothing:
     pass
 
 
-Action = Bootstrap | Attach | Label | Fence | Failover | Promote | Nothing
+Action = Bootstrap | Attach | Label | Fence | Failover | Promote | Switchover | Nothing
 
 
 @dataclass(frozen=True)
@@ -167,7 +174,44 @@ def decide(snap: Snapshot) -> Decision:
     }
     if any(members[n].role_label != r for n, r in roles.items()):
         return Decision(Label(roles), "updating role labels")
+    if snap.switchover_to:
+        return _switchover(snap, primary)
     return Decision(Nothing(), f"healthy: {primary.name} is primary", requeue_after=1)
+
+
+def _switchover(snap: Snapshot, primary: MemberView) -> Decision:
+    """A planned change of primary, only between healthy members: the target
+    must be replicating from the primary right now."""
+    healthy = [
+        m
+        for m in snap.members
+        if m.name != primary.name
+        and m.status is not None
+        and m.status.replica is not None
+        and m.status.replica.healthy
+    ]
+    if snap.switchover_to == primary.name:
+        return Decision(Nothing(), f"switchover: {primary.name} already is the primary")
+    if snap.switchover_to != "auto":
+        target = next((m for m in healthy if m.name == snap.switchover_to), None)
+        if target is None:
+            return Decision(
+                Nothing(),
+                f"switchover to {snap.switchover_to} refused: it is not a healthy replica "
+                f"(healthy: {', '.join(m.name for m in healthy) or 'none'})",
+                blocked=True,
+                requeue_after=2,
+            )
+    elif not healthy:
+        return Decision(
+            Nothing(), "switchover refused: no healthy replica", blocked=True, requeue_after=2
+        )
+    else:
+        target = max(healthy, key=lambda m: (sum(g.seq for g in m.position.gtids), -m.ordinal))
+    return Decision(
+        Switchover(primary.name, target.name),
+        f"switching over from {primary.name} to {target.name}",
+    )
 
 
 def _failover(snap: Snapshot, members: dict[str, MemberView]) -> Decision:

@@ -14,6 +14,7 @@ from petset.engines.mysql.topology import (
     Nothing,
     Promote,
     Snapshot,
+    Switchover,
     choose_candidate,
     decide,
 )
@@ -166,3 +167,17 @@ def test_candidate_is_most_advanced_then_lowest_ordinal() -> None:
     assert choose_candidate({"db-1": P("0-100-9"), "db-2": P("0-100-10")}, ords) == "db-2"
     assert choose_candidate({"db-1": P("0-100-10"), "db-2": P("0-100-10")}, ords) == "db-1"
     assert choose_candidate({"db-1": P("0-100-10,1-1-1"), "db-2": P("0-100-11")}, ords) is None
+
+
+def test_switchover_auto_picks_the_most_advanced_healthy_replica() -> None:
+    d = decide(snap(healthy_trio(), switchover_to="auto"))
+    assert d.action == Switchover("db-0", "db-1")
+    d = decide(snap(healthy_trio(), switchover_to="db-2"))
+    assert d.action == Switchover("db-0", "db-2")
+
+
+def test_switchover_to_an_unhealthy_member_is_refused() -> None:
+    members = healthy_trio()
+    members[2] = view(2, None, running=False, role_label="replica")
+    d = decide(snap(members, switchover_to="db-2"))
+    assert d.blocked and "not a healthy replica" in d.message
