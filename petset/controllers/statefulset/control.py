@@ -65,13 +65,16 @@ def process_replica(snap: Snapshot, index: int) -> Step | None:
         claims.create_missing_claims(cluster, sts, pod)
     if snap.monotonic:
         if is_terminating(pod):
-            return Step(f"waiting for {name} to terminate", "Waiting")
+            return Step(f"waiting for {name} to terminate{snap.rollout_suffix()}", "Waiting")
         if not is_running_and_ready(pod):
-            return Step(f"waiting for {name} to be Ready ({why_unready(pod)})", "Waiting")
+            return Step(
+                f"waiting for {name} to be Ready ({why_unready(pod)}){snap.rollout_suffix()}",
+                "Waiting",
+            )
         if not is_available(pod, snap.min_ready, snap.now):
             return Step(
                 f"waiting for {name} to be available "
-                f"(Ready for less than minReadySeconds={snap.min_ready})",
+                f"(Ready for less than minReadySeconds={snap.min_ready}){snap.rollout_suffix()}",
                 "Waiting",
             )
     if is_terminating(pod) or not is_created(pod):

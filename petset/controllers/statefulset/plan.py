@@ -10,13 +10,16 @@ from petset.api.meta import Obj, name_of
 from petset.controllers.statefulset.identity import (
     allows_burst,
     in_ordinal_range,
+    is_created,
     is_paused,
     is_rolling_update,
+    is_terminating,
     is_unavailable,
     min_ready_seconds,
     new_pod,
     ordinal_of,
     partition_of,
+    pod_revision,
     replicas_of,
     start_ordinal,
 )
@@ -67,6 +70,22 @@ class Snapshot:
 
     def unavailable(self, pod: Obj) -> bool:
         return is_unavailable(pod, self.min_ready, self.now)
+
+    def updated_count(self) -> int:
+        return sum(
+            1
+            for p in self.replicas
+            if is_created(p) and not is_terminating(p) and pod_revision(p) == self.update
+        )
+
+    def progress(self) -> str:
+        """`2 of 3 updated`: replicas at the update revision of those that should be."""
+        wanted = max(len(self.replicas) - effective_partition(self.sts), 0)
+        return f"{self.updated_count()} of {wanted} updated"
+
+    def rollout_suffix(self) -> str:
+        """` (2 of 3 updated)` while a rollout is under way, else nothing."""
+        return f" ({self.progress()})" if self.current != self.update else ""
 
     def first_unavailable(self) -> Obj | None:
         for pod in self.replicas:

@@ -94,16 +94,11 @@ def max_unavailable(sts: Obj) -> int | None:
 
 
 def _updated(snap: Snapshot) -> int:
-    return sum(
-        1
-        for p in snap.replicas
-        if is_created(p) and not is_terminating(p) and pod_revision(p) == snap.update
-    )
+    return snap.updated_count()
 
 
 def _progress(snap: Snapshot) -> str:
-    wanted = max(len(snap.replicas) - effective_partition(snap.sts), 0)
-    return f"{_updated(snap)} of {wanted} updated"
+    return snap.progress()
 
 
 def roll(snap: Snapshot) -> Step | None:

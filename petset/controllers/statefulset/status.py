@@ -140,7 +140,7 @@ def why_unready(pod: Obj) -> str:
     if phase != "Running":
         return phase
     for cs in status.get("containerStatuses") or []:
-        if (cs.get("state") or {}).get("running") and not cs.get("ready"):
+        if "running" in (cs.get("state") or {}) and not cs.get("ready"):
             return "readiness probe failing"
     cond = ready_condition(pod) or {}
     return str(cond.get("message") or cond.get("reason") or "not Ready")
