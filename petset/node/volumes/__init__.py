@@ -9,12 +9,10 @@ ConfigMap or Secret changed: which pods must re-render their files?".
 
 from __future__ import annotations
 
-from petset.api.errors import NotFoundError
-from petset.api.meta import Obj, ObjectKey, is_being_deleted, name_of, namespace_of
-from petset.controllers.volumes import LOCAL_PROVISIONER
-from petset.controllers.volumes.matching import PV_PROTECTION, local_volume_finalizer
+from petset.api.meta import Obj, ObjectKey, name_of, namespace_of
 from petset.node.volumes.atomic import AtomicWriter, FileProjection
 from petset.node.volumes.manager import VolumeManager, disk_usage, host_path, volume_type
+from petset.node.volumes.reclaim import reclaim_all, reclaim_released
 from petset.node.volumes.sources import VolumeNotReady
 from petset.runtime.cluster import Cluster
 from petset.runtime.controller import Controller, Result
@@ -27,6 +25,7 @@ __all__ = [
     "disk_usage",
     "host_path",
     "pods_to_sync",
+    "reclaim_all",
     "reclaim_controller",
     "reclaim_released",
     "sources_of_pod",
@@ -55,35 +54,6 @@ def pods_to_sync(changed: Obj, pods: list[Obj]) -> list[Obj]:
     wanted = (str(changed.get("kind")), name_of(changed))
     ns = namespace_of(changed)
     return [p for p in pods if namespace_of(p) == ns and wanted in sources_of_pod(p)]
-
-
-def reclaim_released(cluster: Cluster, manager: VolumeManager, name: str) -> Result:
-    """Remove a deleted PV's data (Delete policy only), then let the PV object go.
-
-    Acts only once pv-protection is gone, i.e. no claim is bound any more; a PV
-    whose policy was changed to Retain loses the finalizer but keeps its data.
-    """
-    try:
-        pv = cluster.get("PersistentVolume", name)
-    except NotFoundError:
-        return Result("volume is gone")
-    finalizer = local_volume_finalizer(LOCAL_PROVISIONER)
-    finalizers = list(pv["metadata"].get("finalizers") or [])
-    if not is_being_deleted(pv) or finalizer not in finalizers:
-        return Result("nothing to reclaim")
-    if PV_PROTECTION in finalizers:
-        return Result("reclaim waits for pv-protection")
-    policy = (pv.get("spec") or {}).get("persistentVolumeReclaimPolicy")
-    try:
-        removed = manager.reclaim(pv) if policy == "Delete" else False
-    except (OSError, ValueError) as err:
-        cluster.record_event(pv, type="Warning", reason="VolumeFailedDelete", message=str(err))
-        return Result(f"reclaim failed: {err}", requeue_after=30.0)
-    pv["metadata"]["finalizers"] = [f for f in finalizers if f != finalizer]
-    cluster.update(pv)
-    if policy != "Delete":
-        return Result(f"volume deleted; reclaim policy {policy}: data kept")
-    return Result("volume deleted and its directory removed" if removed else "volume deleted")
 
 
 def reclaim_controller(manager: VolumeManager) -> Controller:

@@ -22,6 +22,7 @@ from typing import Any
 from petset.api.meta import Obj, annotations_of, labels_of, name_of, namespace_of, uid_of
 from petset.controllers.volumes.quantity import QuantityError, parse_quantity
 from petset.node.volumes.atomic import FileProjection
+from petset.runtime.controller import TemporaryError
 
 CONFIG_MODE = 0o644
 SECRET_MODE = 0o600
@@ -32,16 +33,15 @@ Lookup = Callable[[str, str, str], Obj | None]
 Payload = dict[str, FileProjection]
 
 
-class VolumeNotReady(Exception):
+class VolumeNotReady(TemporaryError):
     """A volume cannot be made yet (unbound claim, missing ConfigMap): the pod waits.
 
     The kubelet shows the pod as ContainerCreating with `reason` and retries.
     """
 
     def __init__(self, reason: str, delay: float = 2.0) -> None:
-        super().__init__(reason)
+        super().__init__(reason, delay)
         self.reason = reason
-        self.delay = delay
 
 
 def config_map_data(cm: Obj) -> dict[str, bytes]:

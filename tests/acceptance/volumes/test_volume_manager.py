@@ -9,7 +9,11 @@ from pathlib import Path
 import pytest
 
 from petset.api.errors import NotFoundError
-from petset.node.volumes import VolumeNotReady, pods_to_sync
+from petset.api.meta import ObjectKey
+from petset.controllers.volumes import volume_config
+from petset.controllers.volumes.claims import reconcile_claim
+from petset.controllers.volumes.volumes import reconcile_volume
+from petset.node.volumes import VolumeNotReady, pods_to_sync, reclaim_all
 
 from .volfixtures import claim, config_map, converge, pod, secret, setup
 
@@ -248,3 +252,26 @@ def test_read_write_once_pod_claim_serves_one_pod(tmp_path: Path) -> None:
     second = cluster.create(pod("b", volumes))
     with pytest.raises(VolumeNotReady, match='in use by pod "a"'):
         vm.prepare(second)
+
+
+def test_reclaim_sweep_removes_deleted_volumes(tmp_path: Path) -> None:
+    settings, cluster, vm = setup(tmp_path)
+    immediate = dict(cluster.get("StorageClass", "local"))
+    immediate["metadata"] = {"name": "now"}
+    immediate["volumeBindingMode"] = "Immediate"
+    cluster.create(immediate)
+    cluster.create(claim("tmp", storageClassName="now"))
+    config = volume_config(settings)
+    reconcile_claim(cluster, ObjectKey("PersistentVolumeClaim", "default", "tmp"), config)
+    pv_name = cluster.get("PersistentVolumeClaim", "tmp", "default")["spec"]["volumeName"]
+    path = Path(cluster.get("PersistentVolume", pv_name)["spec"]["hostPath"]["path"])
+    path.mkdir(parents=True)  # as prepare() would when a pod mounts it
+    (path / "f").write_text("x")
+
+    cluster.delete("PersistentVolumeClaim", "tmp", "default")
+    reconcile_claim(cluster, ObjectKey("PersistentVolumeClaim", "default", "tmp"), config)
+    for _ in range(2):
+        reconcile_volume(cluster, ObjectKey("PersistentVolume", "", pv_name), config)
+    assert reclaim_all(cluster, vm) == [f"{pv_name}: volume deleted and its directory removed"]
+    assert not path.exists()
+    assert cluster.list("PersistentVolume") == []
