@@ -133,7 +133,7 @@ def get(
             _watch(c, info, one, ns, selector, output)
             return
         found = [(info, _list(c, info, n, ns, selector)) for info, n in targets]
-    if name and output in ("json", "yaml") and len(found) == 1:
+    if len(targets) == 1 and targets[0][1] and output in ("json", "yaml"):
         obj = found[0][1][0]
         print(
             to_json(obj) if output == "json" else to_yaml(obj), end="\n" if output == "json" else ""
