@@ -174,8 +174,11 @@ class MemoryCluster:
         with self._cond:
             key = self._key(kind, name, namespace)
             cur = self._objects.get(key)
-            if cur is None or (uid and cur["metadata"]["uid"] != uid):
+            if cur is None:
                 raise NotFoundError(f"{kind} {name!r} not found")
+            if uid and cur["metadata"]["uid"] != uid:
+                # As Kubernetes (and the store): a failed uid precondition is a 409.
+                raise ConflictError(f"{kind} {name!r}: precondition failed: uid {uid}")
             owner_uid = cur["metadata"]["uid"]
             if cur["metadata"].get("finalizers"):
                 if not cur["metadata"].get("deletionTimestamp"):
