@@ -6,7 +6,7 @@ rules as Kubernetes documents them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from petset.api.meta import Obj
@@ -39,13 +39,6 @@ def restart_delay(consecutive: int, *, base: float, maximum: float) -> float:
     if consecutive <= 0:
         return 0.0
     return float(min(base * (2 ** (consecutive - 1)), maximum))
-
-
-def next_consecutive(consecutive: int, ran_seconds: float) -> int:
-    """The crash-loop counter after an exit: reset when the container ran long enough."""
-    if ran_seconds >= BACKOFF_RESET_SECONDS:
-        return 1
-    return consecutive + 1
 
 
 def termination_reason(exit_code: int) -> str:
@@ -95,13 +88,6 @@ def probe_timing(probe: Obj) -> tuple[float, float, float]:
         float(probe.get("periodSeconds") or 10),
         float(probe.get("timeoutSeconds") or 1),
     )
-
-
-def reset_after_restart(state: ProbeState, kind: ProbeKind) -> ProbeState:
-    return replace(initial_probe_state(kind))
-
-
-# -- pod status ------------------------------------------------------------------
 
 
 def _stopped(status: Obj) -> bool:
@@ -171,7 +157,3 @@ def pod_conditions(
             cond["reason"] = reason
         out.append(cond)
     return out
-
-
-def status_changed(old: Obj | None, new: Obj) -> bool:
-    return (old or {}) != new

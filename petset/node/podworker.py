@@ -338,7 +338,8 @@ class PodWorker:
                 "Killing",
                 f"Container {c.name} failed {probe.kind} probe, will be restarted",
             )
-            c.stop(self._grace())
+            grace = probe.spec.get("terminationGracePeriodSeconds")
+            c.stop(self._grace() if grace is None else float(grace))
 
     # -- housekeeping --------------------------------------------------------------------
     def _maintain(self) -> None:
