@@ -9,16 +9,20 @@ a restarted daemon re-adopts them.
 
 from __future__ import annotations
 
-import importlib.util
+import functools
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from petset.api.errors import NotFoundError
 from petset.api.settings import Settings
 from petset.controllers.registry import all_controllers
 from petset.controllers.volumes import ensure_default_storage_class
 from petset.node.dns import ClusterDNS
+from petset.node.netfiles import pod_network_files
+from petset.node.node import Node
+from petset.node.proxy import ServiceProxy
+from petset.node.volumes import VolumeManager, reclaim_controller
 from petset.runtime.cluster import Cluster
 from petset.runtime.local import LocalCluster
 from petset.runtime.manager import Manager
@@ -35,7 +39,7 @@ class Service(Protocol):
 class Components:
     settings: Settings
     cluster: LocalCluster
-    node: Any = None  # petset.node.node.Node: logs -f, interactive exec, pod shutdown
+    node: Node | None = None  # logs -f, interactive exec, pod shutdown
     services: list[tuple[str, Service]] = field(default_factory=list)
     logger: logging.Logger = field(default_factory=lambda: logging.getLogger("petset"))
 
@@ -55,12 +59,6 @@ class Components:
         self.cluster.store.close()
 
 
-def _exists(module: str) -> bool:
-    # TODO(wiring): remove once petset.node.node and petset.node.proxy have landed;
-    # then every part below is imported unconditionally.
-    return importlib.util.find_spec(module) is not None
-
-
 def ensure_default_namespace(cluster: Cluster) -> None:
     try:
         cluster.get("Namespace", "default")
@@ -75,22 +73,21 @@ def build(settings: Settings, logger: logging.Logger) -> Components:
     comps = Components(settings, cluster, logger=logger)
     ensure_default_namespace(cluster)
     ensure_default_storage_class(cluster)
-    manager = Manager(
-        cluster, all_controllers(settings), logger=logging.getLogger("petset.manager")
+    volumes = VolumeManager(settings, cluster, logger=logging.getLogger("petset.volumes"))
+    controllers = [*all_controllers(settings), reclaim_controller(volumes)]
+    manager = Manager(cluster, controllers, logger=logging.getLogger("petset.manager"))
+    node = Node(
+        settings,
+        cluster,
+        logger=logging.getLogger("petset.node"),
+        volumes=volumes,
+        network_files=functools.partial(
+            pod_network_files, settings, dns_address=settings.dns_address
+        ),
     )
-    comps.services.append(("manager", manager))
-    if _exists("petset.node.node"):
-        from petset.node.node import Node
-
-        node = Node(settings, cluster, logger=logging.getLogger("petset.node"))
-        cluster.set_pod_io(node)
-        comps.node = node
-        comps.services.append(("node", node))
+    cluster.set_pod_io(node)
+    comps.node = node
     dns = ClusterDNS(settings, cluster, logger=logging.getLogger("petset.dns"))
-    comps.services.append(("dns", dns))
-    if _exists("petset.node.proxy"):
-        from petset.node.proxy import ServiceProxy
-
-        proxy = ServiceProxy(settings, cluster, logger=logging.getLogger("petset.proxy"))
-        comps.services.append(("proxy", proxy))
+    proxy = ServiceProxy(settings, cluster, logger=logging.getLogger("petset.proxy"))
+    comps.services += [("manager", manager), ("node", node), ("dns", dns), ("proxy", proxy)]
     return comps
