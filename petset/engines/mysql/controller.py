@@ -78,11 +78,13 @@ def ensure_credentials(cluster: Cluster, obj: Obj, spec: MySQLClusterSpec) -> Me
         if spec.credentials_secret:
             raise NotFoundError(
                 f"spec.credentialsSecret: Secret {name!r} not found in namespace {ns!r}; "
-                "create it with keys admin-password and replication-password, or remove the field"
+                "create it with keys admin-password, replication-password and app-password, "
+                "or remove the field"
             ) from None
         passwords = {
             "admin-password": secrets.token_urlsafe(18),
             "replication-password": secrets.token_urlsafe(18),
+            "app-password": secrets.token_urlsafe(18),
         }
         try:
             secret = cluster.create(render_secret(obj, spec, passwords))

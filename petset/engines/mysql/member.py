@@ -32,6 +32,11 @@ from petset.engines.mysql.config import MemberConfig, render_mycnf
 from petset.engines.mysql.gtid import GtidPosition
 
 AGENT_PORT = 8306
+APP_PRIVILEGES = (
+    "SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, INDEX, ALTER, CREATE TEMPORARY TABLES, "
+    "LOCK TABLES, EXECUTE, CREATE VIEW, SHOW VIEW, CREATE ROUTINE, ALTER ROUTINE, EVENT, "
+    "TRIGGER, REFERENCES"
+)
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,7 @@ class Env:
     cluster_json: Path
     admin: sql.Credentials
     repl: sql.Credentials
+    app_password: str
     initialized: bool
     agent_port: int
 
@@ -73,6 +79,7 @@ class Env:
             cluster_json=Path(e.get("CLUSTER_JSON", "/etc/mysql/petset-src/cluster.json")),
             admin=sql.Credentials("petset_admin", e["ADMIN_PASSWORD"]),
             repl=sql.Credentials("petset_repl", e["REPLICATION_PASSWORD"]),
+            app_password=e.get("APP_PASSWORD", ""),
             initialized=e.get("CLUSTER_INITIALIZED", "false") == "true",
             agent_port=int(e.get("AGENT_PORT", str(AGENT_PORT))),
         )
@@ -160,6 +167,13 @@ def bootstrap(env: Env) -> None:
         "GRANT REPLICATION SLAVE, REPLICATION SLAVE ADMIN, BINLOG MONITOR, SLAVE MONITOR "
         "ON *.* TO 'petset_repl'@'%';\n"
     )
+    if env.app_password:
+        # The application's user has no READ_ONLY ADMIN: read_only fences it on
+        # replicas and on a demoted primary (NOTES.md).
+        users += (
+            f"CREATE USER 'app'@'%' IDENTIFIED BY '{q(env.app_password)}';\n"
+            f"GRANT {APP_PRIVILEGES} ON *.* TO 'app'@'%';\n"
+        )
     run_bootstrap(tmp, users)
     _move_into(tmp, env.datadir)
 

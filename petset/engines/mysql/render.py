@@ -153,6 +153,7 @@ def _env(cluster: Obj, spec: MySQLClusterSpec, ctx: RenderContext) -> list[dict[
         {"name": "AGENT_PORT", "value": str(AGENT_PORT)},
         {"name": "ADMIN_PASSWORD", "valueFrom": secret("admin-password")},
         {"name": "REPLICATION_PASSWORD", "valueFrom": secret("replication-password")},
+        {"name": "APP_PASSWORD", "valueFrom": secret("app-password")},
         {
             "name": "CLUSTER_INITIALIZED",
             "valueFrom": {

@@ -40,6 +40,7 @@ class Member:
             "CLUSTER_JSON": str(e.cluster_json),
             "ADMIN_PASSWORD": e.admin.password,
             "REPLICATION_PASSWORD": e.repl.password,
+            "APP_PASSWORD": e.app_password,
             "AGENT_PORT": str(e.agent_port),
         }
 
@@ -116,6 +117,7 @@ def make_member(root: Path, ordinal: int, subnet: str) -> Member:
         cluster_json=home / "cluster.json",
         admin=sql.Credentials("petset_admin", "admin-secret"),
         repl=sql.Credentials("petset_repl", "repl-secret"),
+        app_password="app-secret",
         initialized=False,
         agent_port=8306,
     )

@@ -70,6 +70,11 @@ def test_bootstrap_clone_and_semi_sync_replication(trio: list[Member]) -> None:
         _write(primary, v)
     st = sql.observe(primary.ip, primary.env.admin)
     assert st.semi_sync_primary_on and st.semi_sync_clients == 2
+    # The application's user is fenced by read_only on replicas (root-like users are not).
+    app = pymysql.connect(host=r1.ip, user="app", password="app-secret", autocommit=True)
+    with app.cursor() as cur, pytest.raises(pymysql.err.OperationalError, match="read-only"):
+        cur.execute("INSERT INTO app.t VALUES (999)")
+    app.close()
     for r in (r1, r2):
         wait_for(lambda r=r: _count(r) == 49, 10, "replica catch-up")
         rs = sql.observe(r.ip, r.env.admin)

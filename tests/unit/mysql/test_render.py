@@ -22,7 +22,11 @@ CLUSTER = {
 def test_rendered_objects_validate_against_kubernetes_schemas() -> None:
     spec = parse_mysqlcluster(CLUSTER).spec
     objs = render_all(CLUSTER, spec, RenderContext(), initialized=False)
-    objs.append(render_secret(CLUSTER, spec, {"admin-password": "a", "replication-password": "r"}))
+    objs.append(
+        render_secret(
+            CLUSTER, spec, {"admin-password": "a", "replication-password": "r", "app-password": "p"}
+        )
+    )
     docs = [Document("render", i, copy.deepcopy(o)) for i, o in enumerate(objs)]
     validated = validate_documents(docs)
     kinds = sorted(v.obj["kind"] for v in validated)
