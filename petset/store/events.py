@@ -4,11 +4,13 @@ the same object, reason, message, source and type within ten minutes bumps
 
 from __future__ import annotations
 
+import copy
 import json
 import uuid
 from typing import Any
 
 from petset.api.meta import Obj
+from petset.store.objects import parse_iso
 
 DEDUP_WINDOW_SECONDS = 600.0
 
@@ -61,3 +63,14 @@ def new_event(
         "firstTimestamp": timestamp,
         "lastTimestamp": timestamp,
     }
+
+
+def bumped(current: Obj, candidate: Obj, now: float) -> Obj | None:
+    """`current` counted once more, or None when it is too old to absorb `candidate`."""
+    if now - parse_iso(current["lastTimestamp"]) > DEDUP_WINDOW_SECONDS:
+        return None
+    new = copy.deepcopy(current)
+    new["count"] = int(current.get("count") or 1) + 1
+    new["lastTimestamp"] = candidate["lastTimestamp"]
+    new["involvedObject"] = candidate["involvedObject"]
+    return new

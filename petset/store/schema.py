@@ -76,3 +76,27 @@ def last_resource_version(conn: sqlite3.Connection) -> int:
         row = conn.execute(sql).fetchone()
         top = max(top, int(row[0] or 0))
     return max(top, read_meta(conn, "compacted"))
+
+
+def compaction_cutoff(conn: sqlite3.Connection, by_count: int, oldest: float) -> int:
+    """The newest change to drop: beyond the count kept, or written before `oldest`."""
+    row = conn.execute("SELECT MAX(rv) FROM changes WHERE ts < ?", (oldest,)).fetchone()
+    return max(by_count, int(row[0] or 0))
+
+
+def drop_changes(conn: sqlite3.Connection, cutoff: int) -> dict[str, int]:
+    """Delete changes up to `cutoff`; per kind, the newest change dropped (kept in meta
+    so a watch from before it is Gone even after a restart)."""
+    dropped = {
+        str(kind): int(rv)
+        for kind, rv in conn.execute(
+            "SELECT kind, MAX(rv) FROM changes WHERE rv <= ? GROUP BY kind", (cutoff,)
+        ).fetchall()
+    }
+    if dropped:
+        for kind, rv in dropped.items():
+            write_meta(conn, f"compacted:{kind}", rv)
+        conn.execute("DELETE FROM changes WHERE rv <= ?", (cutoff,))
+        # Remembered so the counter never goes back even when every change is gone.
+        write_meta(conn, "compacted", cutoff)
+    return dropped

@@ -10,7 +10,6 @@ log and are woken in-process through a Condition, never by polling.
 from __future__ import annotations
 
 import builtins
-import copy
 import json
 import threading
 import time
@@ -39,7 +38,13 @@ from petset.api.selectors import (
 from petset.store import apply as applying
 from petset.store import events as ev
 from petset.store import objects as rules
-from petset.store.schema import connect, last_resource_version, read_meta_prefix, write_meta
+from petset.store.schema import (
+    compaction_cutoff,
+    connect,
+    drop_changes,
+    last_resource_version,
+    read_meta_prefix,
+)
 
 StoreEventType = Literal["ADDED", "MODIFIED", "DELETED"]
 _BATCH = 500
@@ -330,14 +335,9 @@ class Store:
             dedup = ev.dedup_key(candidate)
             known = self._event_index.get(dedup)
             current = self._load(known) if known else None
-            if current is not None and (
-                now - rules.parse_iso(current["lastTimestamp"]) <= ev.DEDUP_WINDOW_SECONDS
-            ):
-                new = copy.deepcopy(current)
-                new["count"] = int(current.get("count") or 1) + 1
-                new["lastTimestamp"] = candidate["lastTimestamp"]
-                new["involvedObject"] = candidate["involvedObject"]
-                return self._write("MODIFIED", new)
+            bumped = ev.bumped(current, candidate, now) if current else None
+            if bumped is not None:
+                return self._write("MODIFIED", bumped)
             stored = self._create(rules.prepare_create(candidate, now=now))
             self._event_index[dedup] = ObjectKey.of(stored)
             return stored
@@ -428,21 +428,9 @@ class Store:
                 ).fetchall()
                 for (data,) in expired:
                     self._write("DELETED", json.loads(data))
-                cutoff = self._rv - self._max_changes
-                row = self._conn.execute(
-                    "SELECT MAX(rv) FROM changes WHERE ts < ?", (now - self._max_change_age,)
-                ).fetchone()
-                cutoff = max(cutoff, int(row[0] or 0))
-                dropped = self._conn.execute(
-                    "SELECT kind, MAX(rv) FROM changes WHERE rv <= ? GROUP BY kind", (cutoff,)
-                ).fetchall()
-                for kind, rv in dropped:
-                    write_meta(self._conn, f"compacted:{kind}", int(rv))
-                    self._compacted[kind] = int(rv)
-                if dropped:
-                    self._conn.execute("DELETE FROM changes WHERE rv <= ?", (cutoff,))
-                    # Remembered so the counter never goes back even if every change goes.
-                    write_meta(self._conn, "compacted", cutoff)
+                oldest = now - self._max_change_age
+                cutoff = compaction_cutoff(self._conn, self._rv - self._max_changes, oldest)
+                self._compacted.update(drop_changes(self._conn, cutoff))
             self._writes_since_compaction = 0
 
     def change_count(self) -> int:
