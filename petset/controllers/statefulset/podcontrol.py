@@ -48,9 +48,13 @@ def create_pod(cluster: Cluster, sts: Obj, pod: Obj) -> Obj:
     to_create["status"] = {"phase": "Pending"}
     try:
         created = cluster.create(to_create)
-    except AlreadyExistsError:
-        # Someone (an earlier pass whose cache was stale) already created it.
-        raise
+    except AlreadyExistsError as err:
+        # Upstream stops here too: a pod of this name that is not ours (released,
+        # or made by hand) holds the member's identity until someone removes it.
+        raise AlreadyExistsError(
+            f"cannot create {name_of(pod)}: a Pod of that name exists that this StatefulSet "
+            "does not own (its labels do not match spec.selector); delete or rename it"
+        ) from err
     except PetsetError as err:
         pod_event(cluster, "create", sts, pod, err)
         raise

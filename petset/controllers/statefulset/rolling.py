@@ -45,9 +45,10 @@ def recover_stuck(snap: Snapshot) -> Step | None:
 
     * the strategy is RollingUpdate and the set is not paused;
     * its index is >= the partition (the rolling update would replace it anyway);
-    * its revision is neither the current revision nor the update revision:
-      it was made for a template that is no longer wanted, i.e. the update
-      revision changed after it was created;
+    * it carries a revision label that is neither the current revision nor
+      the update revision: it was made for a template that is no longer
+      wanted, i.e. the update revision changed after it was created (an
+      adopted pod without a revision label follows the normal path);
     * it is not Running and Ready (still starting, crashing, or failing its
       readiness probe), and not already terminating.
 
@@ -65,6 +66,7 @@ def recover_stuck(snap: Snapshot) -> Step | None:
         revision = pod_revision(pod)
         if (
             is_created(pod)
+            and revision
             and revision not in (snap.current, snap.update)
             and not is_terminating(pod)
             and not is_running_and_ready(pod)
