@@ -15,6 +15,7 @@ from petset.api.errors import PetsetError
 from petset.api.kinds import UnknownKindError
 from petset.cli import describe, objects, pods, rollout
 from petset.cli.daemon_cmd import daemon_app
+from petset.cli.mysql_cmds import mysql_app
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -54,6 +55,7 @@ describe.register(app)
 pods.register(app)
 rollout.register(app)
 app.add_typer(daemon_app, name="daemon")
+app.add_typer(mysql_app, name="mysql")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -13,6 +13,7 @@ parameter, ignored for cluster-scoped kinds; omitted on a list it means all):
   GET    /v1/objects/{kind}                ?namespace&labelSelector&fieldSelector -> List
   GET    /v1/objects/{kind}/{name}         ?namespace -> the object
   DELETE /v1/objects/{kind}/{name}         ?namespace&propagation=Background|Foreground|Orphan
+  PATCH  /v1/objects/{kind}/{name}         ?namespace, body: a JSON merge patch -> the object
   GET    /v1/watch/{kind}                  ?namespace&resourceVersion&labelSelector&timeout
                               -> newline-delimited {"type", "object", "resourceVersion"}
   GET    /v1/events                        ?namespace&kind&name -> List of Events
@@ -147,6 +148,18 @@ async def get_object(request: Request) -> Response:
     return JSONResponse(obj)
 
 
+async def patch_object(request: Request) -> Response:
+    """RFC 7386 merge patch (kubectl patch --type=merge); `status` patches status."""
+    kind = kind_of(request)
+    ns = namespace_for(kind, request) or ""
+    name = request.path_params["name"]
+    body = await request.json()
+    if not isinstance(body, dict):
+        raise InvalidError('a merge patch must be a JSON object, e.g. {"spec": {"replicas": 3}}')
+    obj = await run_in_threadpool(comps(request).cluster.patch, kind, name, ns, body)
+    return JSONResponse(obj)
+
+
 async def delete_object(request: Request) -> Response:
     kind = kind_of(request)
     ns = namespace_for(kind, request) or ""
@@ -219,6 +232,7 @@ def routes() -> list[Route]:
         Route("/v1/objects/{kind}", list_objects),
         Route("/v1/objects/{kind}/{name}", get_object),
         Route("/v1/objects/{kind}/{name}", delete_object, methods=["DELETE"]),
+        Route("/v1/objects/{kind}/{name}", patch_object, methods=["PATCH"]),
         Route("/v1/watch/{kind}", watch),
         Route("/v1/events", events),
         *pods.routes(),

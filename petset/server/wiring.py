@@ -18,6 +18,7 @@ from petset.api.errors import NotFoundError
 from petset.api.settings import Settings
 from petset.controllers.registry import all_controllers
 from petset.controllers.volumes import ensure_default_storage_class
+from petset.engines.registry import engine_controllers, local_render_context
 from petset.node.dns import ClusterDNS
 from petset.node.netfiles import pod_network_files
 from petset.node.node import Node
@@ -74,7 +75,8 @@ def build(settings: Settings, logger: logging.Logger) -> Components:
     ensure_default_namespace(cluster)
     ensure_default_storage_class(cluster)
     volumes = VolumeManager(settings, cluster, logger=logging.getLogger("petset.volumes"))
-    controllers = [*all_controllers(settings), reclaim_controller(volumes)]
+    engines = engine_controllers(local_render_context(settings.cluster_domain))
+    controllers = [*all_controllers(settings), reclaim_controller(volumes), *engines]
     manager = Manager(cluster, controllers, logger=logging.getLogger("petset.manager"))
     node = Node(
         settings,
