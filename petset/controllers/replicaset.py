@@ -22,7 +22,7 @@ from collections.abc import Callable
 from datetime import datetime
 from functools import partial
 
-from petset.api.errors import AlreadyExistsError, NotFoundError, PetsetError
+from petset.api.errors import AlreadyExistsError, ConflictError, NotFoundError, PetsetError
 from petset.api.meta import Obj, ObjectKey, annotations_of, is_being_deleted, labels_of
 from petset.api.selectors import selector_from_spec
 from petset.controllers.deployment.common import (
@@ -40,7 +40,7 @@ from petset.controllers.deployment.common import (
     utc_now,
 )
 from petset.runtime.cluster import Cluster
-from petset.runtime.controller import Controller, Result
+from petset.runtime.controller import Controller, Result, TemporaryError
 
 # At most this many pods are created or deleted in one pass (Kubernetes' burstReplicas).
 BURST_REPLICAS = 500
@@ -82,7 +82,10 @@ def reconcile(
     status = calculate_status(rs, pods, now, error)
     if status != rs.get("status"):
         rs["status"] = status
-        cluster.update_status(rs)
+        try:
+            cluster.update_status(rs)
+        except ConflictError as exc:  # resized meanwhile: recount on the next pass
+            raise TemporaryError(f"ReplicaSet {key.name}: {exc}") from exc
     if not steps:
         steps.append(
             f"ReplicaSet {key.name} has {status['replicas']} of {_spec_replicas(rs)} pods, "

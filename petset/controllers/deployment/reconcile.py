@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from functools import partial
 
-from petset.api.errors import ConflictError, NotFoundError
+from petset.api.errors import ConflictError, InvalidError, NotFoundError
 from petset.api.meta import Obj, ObjectKey, controller_ref, is_being_deleted
 from petset.api.selectors import selector_from_spec
 from petset.controllers.deployment import util
-from petset.controllers.deployment.common import Clock, utc_now
+from petset.controllers.deployment.common import Clock, is_pod_active, utc_now
 from petset.controllers.deployment.progress import check_paused_conditions
 from petset.controllers.deployment.recreate import rollout_recreate
 from petset.controllers.deployment.rolling import rollout_rolling
@@ -32,7 +32,9 @@ def controller(clock: Clock = utc_now) -> Controller:
 
 def deployment_of_pod(cluster: Cluster, pod: Obj) -> list[ObjectKey]:
     ref = controller_ref(pod)
-    if ref is None or ref.get("kind") != "ReplicaSet":
+    # Only a pod that is going away matters here: a terminating pod no longer counts in
+    # its ReplicaSet's status, so its disappearance would otherwise go unnoticed.
+    if ref is None or ref.get("kind") != "ReplicaSet" or is_pod_active(pod):
         return []
     namespace = str(pod["metadata"].get("namespace") or "")
     try:
@@ -55,6 +57,9 @@ def reconcile(cluster: Cluster, key: ObjectKey, *, clock: Clock = utc_now) -> Re
         requeue = _sync(s)
     except ConflictError as exc:
         raise TemporaryError(f"Deployment {key.name}: {exc}") from exc
+    except InvalidError as exc:  # e.g. maxSurge "25": retrying cannot help, the user must
+        s.event("InvalidSpec", str(exc), warning=True)
+        return Result(f"Deployment {key.name} cannot roll out: {exc}.")
     s.note(_summary(s))
     return Result(" ".join(s.steps), requeue_after=requeue)
 

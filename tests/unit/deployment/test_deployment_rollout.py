@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from deploy_fixtures import NS, World, image_of, make_deployment, pods_by_hash
 
-from petset.api.meta import Obj, annotations_of, labels_of
+from petset.api.meta import Obj, ObjectKey, annotations_of, labels_of
 from petset.controllers.deployment import util
 from petset.controllers.deployment.conditions import get_condition
+from petset.controllers.deployment.reconcile import deployment_of_pod
 
 
 def rolling_bounds(replicas: int, surge: int, unavailable: int):  # type: ignore[no-untyped-def]
@@ -123,7 +124,18 @@ def test_recreate_never_runs_old_and_new_pods_together(shuffled: bool) -> None:
     w.set_image("v2")
     w.converge(shuffled)
     assert sorted(image_of(p) for p in w.pods()) == ["v2"] * 3
-    assert "Waiting for the old pods to terminate" in " ".join(w.messages) or not shuffled
+    scaled = [e["message"] for e in w.cluster.events if e["reason"] == "ScalingReplicaSet"]
+    assert scaled[1].startswith("Scaled down replica set") and scaled[1].endswith("from 3 to 0")
+    assert scaled[2].startswith("Scaled up replica set") and scaled[2].endswith("from 0 to 3")
+
+
+def test_invalid_surge_is_reported_not_retried() -> None:
+    w = World()
+    w.cluster.create(make_deployment(strategy={"rollingUpdate": {"maxSurge": "25"}}))
+    result = w.reconcile(ObjectKey("Deployment", NS, "web"))
+    assert "cannot roll out" in result.message and "maxSurge" in result.message
+    assert result.requeue_after is None
+    assert [e["reason"] for e in w.cluster.events] == ["InvalidSpec"]
 
 
 def test_scale_mid_rollout_is_proportional() -> None:
@@ -227,3 +239,28 @@ def test_rolling_bounds_hold_in_any_queue_order(seed: int) -> None:
     w.set_image("v2")
     w.converge(shuffled=True)
     assert sorted(image_of(p) for p in w.pods()) == ["v2"] * 4
+
+
+def test_recreate_waits_for_terminating_pods() -> None:
+    w = World()
+    d = make_deployment(replicas=2, strategy={"type": "Recreate"})
+    d["spec"]["template"]["metadata"]["finalizers"] = ["example.com/drain"]
+    w.cluster.create(d)
+    w.converge()
+    w.set_image("v2")
+    w.converge()
+    terminating = w.cluster.list("Pod", NS)
+    assert len(terminating) == 2 and all(
+        p["metadata"].get("deletionTimestamp") for p in terminating
+    )
+    assert w.pods() == [] and len(w.replica_sets()) == 1  # no new ReplicaSet yet
+    waiting = "Waiting for the old pods to terminate before starting new ones."
+    assert any(waiting in m for m in w.messages)
+    keys = set()
+    for pod in terminating:
+        pod["metadata"]["finalizers"] = []
+        w.cluster.update(pod)
+        keys.update(deployment_of_pod(w.cluster, pod))
+    assert keys == {ObjectKey("Deployment", NS, "web")}
+    w.converge()
+    assert [image_of(p) for p in w.pods()] == ["v2", "v2"]
