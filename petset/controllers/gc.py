@@ -33,25 +33,32 @@ class DependentsGraph:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._dependents: dict[str, set[ObjectKey]] = {}
-        self._owners: dict[ObjectKey, frozenset[str]] = {}
+        # key -> (uid of the object known there, uids of its owners)
+        self._nodes: dict[ObjectKey, tuple[str, frozenset[str]]] = {}
 
     def observe(self, obj: Obj) -> bool:
         """Record `obj`'s owners; True when they differ from what was known."""
         key = ObjectKey.of(obj)
-        owners = frozenset(str(r.get("uid")) for r in _refs(obj))
+        node = (uid_of(obj), frozenset(str(r.get("uid")) for r in _refs(obj)))
         with self._lock:
-            known = self._owners.get(key, frozenset())
-            if owners == known and key in self._owners:
+            known = self._nodes.get(key)
+            if known == node:
                 return False
-            self._unlink(key, known - owners)
-            for uid in owners:
+            self._unlink(key, known[1] if known else frozenset())
+            for uid in node[1]:
                 self._dependents.setdefault(uid, set()).add(key)
-            self._owners[key] = owners
+            self._nodes[key] = node
             return True
 
-    def forget(self, key: ObjectKey) -> None:
+    def forget(self, key: ObjectKey, uid: str | None = None) -> None:
+        """Drop what is known at `key` (only if it is object `uid`, when given: a
+        late event about a deleted object must not erase its successor)."""
         with self._lock:
-            self._unlink(key, self._owners.pop(key, frozenset()))
+            known = self._nodes.get(key)
+            if known is None or (uid is not None and known[0] != uid):
+                return
+            del self._nodes[key]
+            self._unlink(key, known[1])
 
     def _unlink(self, key: ObjectKey, uids: frozenset[str]) -> None:
         for uid in uids:
@@ -64,6 +71,10 @@ class DependentsGraph:
     def dependents(self, uid: str) -> list[ObjectKey]:
         with self._lock:
             return sorted(self._dependents.get(uid, ()))
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._nodes)
 
 
 def _refs(obj: Obj) -> list[dict[str, object]]:
@@ -230,19 +241,20 @@ def _keys_to_check(cluster: Cluster, obj: Obj, graph: DependentsGraph) -> list[O
     """Which objects a change of `obj` may concern: itself when its owners changed
     or it is being deleted; when it is going or gone, its dependents (their owner
     may be gone) and its owners (one may wait for it to go)."""
-    keys = []
-    owners_changed = graph.observe(obj)
+    key = ObjectKey.of(obj)
+    related = graph.dependents(uid_of(obj))
+    related += [k for k in (_owner_key(obj, r) for r in _refs(obj)) if k is not None]
+    if not _exists(cluster, obj):
+        graph.forget(key, uid_of(obj))
+        return related
     deleting = is_being_deleted(obj)
-    if owners_changed or deleting:
-        keys.append(ObjectKey.of(obj))
-    if deleting or not _exists(cluster, obj):
-        keys += graph.dependents(uid_of(obj))
-        keys += [k for k in (_owner_key(obj, r) for r in _refs(obj)) if k is not None]
-    return keys
+    keys = [key] if graph.observe(obj) or deleting else []
+    return keys + related if deleting else keys
 
 
-def controller() -> Controller:
-    graph = DependentsGraph()
+def controller(graph: DependentsGraph | None = None) -> Controller:
+    """The collector; pass `graph` to look at what it learned (tests)."""
+    graph = graph if graph is not None else DependentsGraph()
 
     def mapper(cluster: Cluster, obj: Obj) -> list[ObjectKey]:
         return _keys_to_check(cluster, obj, graph)

@@ -167,3 +167,26 @@ def test_owner_recreated_under_the_same_name_does_not_adopt(
     cluster.create({"kind": "Secret", "metadata": {"name": "s"}})  # new uid
     eventually(lambda: not exists(cluster, "ConfigMap", "dep"))
     assert exists(cluster, "Secret", "s")
+
+
+def test_graph_forgets_deleted_objects_but_not_their_successors(cluster: LocalCluster) -> None:
+    graph = gc.DependentsGraph()
+    mgr = Manager(cluster, [gc.controller(graph)], watch_timeout=0.1)
+    mgr.start()
+    try:
+        family(cluster)
+        assert mgr.wait_idle(5)
+        assert len(graph) == 4
+        cluster.delete("StatefulSet", "web")
+        eventually(lambda: cluster.list("Pod") == [])
+        assert mgr.wait_idle(5)
+        assert len(graph) == 0
+    finally:
+        mgr.stop(3)
+    owner = {"kind": "Secret", "metadata": {"name": "o", "uid": "u1"}}
+    old = owned("ConfigMap", "c", {**owner, "apiVersion": "v1"})
+    old["metadata"].update(namespace="default", uid="old")
+    new = {**old, "metadata": {**old["metadata"], "uid": "new"}}
+    graph.observe(new)
+    graph.forget(gc.ObjectKey.of(old), "old")  # a late event about the old object
+    assert graph.dependents("u1") == [gc.ObjectKey("ConfigMap", "default", "c")]
