@@ -184,6 +184,10 @@ def test_a_pod_whose_labels_stop_matching_is_released() -> None:
     assert not released["metadata"]["ownerReferences"]
     assert released["metadata"].get("deletionTimestamp") is None
     assert any(e["reason"] == "Released" for e in d.cluster.events)
+    # The status is written even though the pass failed, with the reason.
+    cond = d.cluster.get("StatefulSet", "web", NS)["status"]["conditions"][0]
+    assert cond["status"] == "False" and cond["reason"] == "Error"
+    assert cond["message"].startswith("error: cannot create web-1")
     d.cluster.delete("Pod", "web-1", NS)
     d.kubelet.step()
     d.converge()
