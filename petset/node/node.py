@@ -26,7 +26,7 @@ from petset.node.containers import Container, Record
 from petset.node.interfaces import NetworkFiles, VolumeProvider
 from petset.node.ipam import IPPool
 from petset.node.paths import uid_of_dir
-from petset.node.podworker import NodeContext, PodWorker
+from petset.node.podworker import NodeContext, PodWorker, ip_releasable
 from petset.node.sandbox import is_alive
 from petset.runtime.cluster import Cluster, ExecResult
 
@@ -94,15 +94,41 @@ class Node:
             return list(self._workers.values())
 
     def _stop_orphan(self, path: Path) -> None:
-        """A sandbox left behind by a pod that no longer exists: kill it, drop its files."""
+        """A sandbox left behind by a pod that no longer exists: kill it, release what it
+        held, drop its files."""
         for record_path in (path / "containers").glob("*.json"):
             try:
                 record = Record(**json.loads(record_path.read_text()))
             except (OSError, ValueError, TypeError):
                 continue
             if record.instance:
-                c = Container(path, {"name": record_path.stem}, init=False)
-                c.stop(2.0)
+                Container(path, {"name": record_path.stem}, init=False).stop(2.0)
+        try:
+            meta = json.loads((path / "pod.json").read_text())
+        except (OSError, ValueError):
+            meta = None
+        if meta:
+            owner = [meta["owner"]] if meta.get("owner") else []
+            stub: Obj = {
+                "kind": "Pod",
+                "apiVersion": "v1",
+                "metadata": {
+                    "name": meta["name"],
+                    "namespace": meta["namespace"],
+                    "uid": meta["uid"],
+                    "ownerReferences": owner,
+                },
+            }
+            try:
+                self._ctx.volumes.release(stub)
+            except Exception:
+                self.logger.exception("releasing volumes of vanished pod %s", path.name)
+            key = f"{meta['namespace']}/{meta['name']}"
+            same_name = [
+                p for p in self.cluster.list("Pod", meta["namespace"]) if name_of(p) == meta["name"]
+            ]
+            if not same_name and ip_releasable(self.cluster, stub):
+                self.pool.release(key)
         self.logger.info("stopped sandboxes of vanished pod %s", path.name)
         shutil.rmtree(path, ignore_errors=True)
 

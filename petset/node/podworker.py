@@ -47,6 +47,19 @@ class NodeContext:
     network_files: NetworkFiles | None
 
 
+def ip_releasable(cluster: Cluster, pod: Obj) -> bool:
+    """A bare pod's IP goes with it; a controller's pod keeps it while the owner lives
+    (the replacement of the same name gets the same address)."""
+    ref = controller_ref(pod)
+    if ref is None:
+        return True
+    try:
+        owner = cluster.get(str(ref["kind"]), str(ref["name"]), namespace_of(pod))
+    except Exception:  # owner gone (or a kind this cluster does not know)
+        return True
+    return bool(owner["metadata"].get("uid") != ref.get("uid") or is_being_deleted(owner))
+
+
 def pod_key(pod: Obj) -> str:
     return f"{namespace_of(pod) or 'default'}/{name_of(pod)}"
 
@@ -427,16 +440,7 @@ class PodWorker:
             self.ctx.logger.info("pod %s: terminated", self.key)
 
     def _ip_releasable(self) -> bool:
-        """A bare pod's IP goes with it; a controller's pod keeps it while the owner lives
-        (the replacement of the same name gets the same address)."""
-        ref = controller_ref(self.pod)
-        if ref is None:
-            return True
-        try:
-            owner = self.ctx.cluster.get(str(ref["kind"]), str(ref["name"]), namespace_of(self.pod))
-        except Exception:  # owner gone (or a kind this cluster does not know)
-            return True
-        return bool(owner["metadata"].get("uid") != ref.get("uid") or is_being_deleted(owner))
+        return ip_releasable(self.ctx.cluster, self.pod)
 
     def _unclaim(self) -> None:
         cluster = self.ctx.cluster

@@ -97,7 +97,10 @@ def read_status(path: Path | str) -> dict[str, Any]:
 def bwrap_argv(spec: SandboxSpec, status_fd: int) -> list[str]:
     argv = [BWRAP]
     if unprivileged():
-        argv += ["--unshare-user"]
+        # The app runs as root of its own user namespace. Without --uid 0, bwrap nests a
+        # second user namespace (after mounting devpts) that does not own the IPC/UTS
+        # namespaces, and nsenter could then not join them.
+        argv += ["--unshare-user", "--uid", "0", "--gid", "0"]
     argv += ["--unshare-pid", "--unshare-uts", "--unshare-ipc", "--hostname", spec.hostname]
     argv += filesystem_args(spec.mounts)
     argv += ["--chdir", spec.workdir, "--json-status-fd", str(status_fd), "--"]

@@ -86,3 +86,4 @@ def test_pod_deleted_while_node_down_is_stopped(harness: NodeHarness) -> None:
     harness.cluster.delete("Pod", "gone", "default")
     harness.restart_node()
     harness.wait("stopped", lambda: not sandbox.is_alive(inst) and not pod_dir.exists())
+    assert harness.node.pool.lookup("default/gone") is None  # a bare pod's IP is released
