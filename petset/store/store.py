@@ -359,6 +359,8 @@ class Store:
             namespace = None
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._lock:
+            if self._closed:
+                return
             if resource_version in (None, "", "0"):
                 initial = self._list_locked(kind, namespace, sel, [])
                 pos = self._rv

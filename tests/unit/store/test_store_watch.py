@@ -108,3 +108,21 @@ def test_idle_watch_sleeps_instead_of_polling() -> None:
     started = time.process_time()
     assert list(store.watch("Pod", resource_version=store.resource_version(), timeout=0.3)) == []
     assert time.process_time() - started < 0.05
+
+
+def test_close_ends_watches() -> None:
+    store = Store(":memory:")
+    events = store.watch("Pod", timeout=5)
+    ended = threading.Event()
+
+    def consume() -> None:
+        for _ in events:
+            pass
+        ended.set()
+
+    t = threading.Thread(target=consume)
+    t.start()
+    time.sleep(0.02)
+    store.close()
+    assert ended.wait(1)
+    assert list(store.watch("Pod")) == []
