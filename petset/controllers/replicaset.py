@@ -190,8 +190,8 @@ def _delete_pod(cluster: Cluster, rs: Obj, pod: Obj) -> None:
     name = pod["metadata"]["name"]
     try:
         cluster.delete("Pod", name, pod["metadata"]["namespace"], uid=pod["metadata"].get("uid"))
-    except NotFoundError:
-        return  # already gone: that is what we wanted
+    except (NotFoundError, ConflictError):
+        return  # gone, or replaced by a namesake (uid precondition): not ours to delete
     cluster.record_event(
         rs,
         type="Normal",

@@ -11,7 +11,7 @@ import copy
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from petset.api.errors import AlreadyExistsError, NotFoundError
+from petset.api.errors import AlreadyExistsError, ConflictError, NotFoundError
 from petset.api.meta import Obj, annotations_of, controller_ref, is_being_deleted, uid_of
 from petset.api.selectors import Selector
 from petset.controllers.deployment import conditions as cond
@@ -297,8 +297,8 @@ class Sync:
                 self.cluster.delete(
                     "ReplicaSet", rs["metadata"]["name"], self.namespace, uid=uid_of(rs)
                 )
-            except NotFoundError:
-                continue
+            except (NotFoundError, ConflictError):
+                continue  # gone, or a namesake with another uid
             self.note(
                 f"Deleted old ReplicaSet {rs['metadata']['name']} (revision {util.revision(rs)}): "
                 f"beyond revisionHistoryLimit {limit}."
