@@ -129,14 +129,16 @@ def test_adopts_matching_orphans_and_releases_pods_that_stop_matching() -> None:
 class FailingPods(MemoryCluster):
     """Every pod creation fails, as with a quota or an admission rejection."""
 
-    def __init__(self) -> None:
+    def __init__(self, allowed: int = 0) -> None:
         super().__init__()
         self.attempts = 0
+        self.allowed = allowed
 
     def create(self, obj: Obj) -> Obj:
         if obj["kind"] == "Pod":
             self.attempts += 1
-            raise PetsetError("pods are forbidden: exceeded quota")
+            if self.attempts > self.allowed:
+                raise PetsetError("pods are forbidden: exceeded quota")
         return super().create(obj)
 
 
@@ -150,3 +152,12 @@ def test_slow_start_stops_at_first_failure_and_reports_it() -> None:
     cond = cluster.get("ReplicaSet", "cache", NS)["status"]["conditions"][0]
     assert (cond["type"], cond["reason"]) == ("ReplicaFailure", "FailedCreate")
     assert cond["lastTransitionTime"] == format_time(now())
+
+
+def test_slow_start_batches_double_until_one_fails() -> None:
+    cluster = FailingPods(allowed=4)  # batches 1 and 2 succeed; the batch of 4 fails on its 2nd
+    cluster.create(make_replicaset(replicas=10))
+    result = replicaset.reconcile(cluster, KEY, clock=World().clock)
+    assert cluster.attempts == 5
+    assert "Created 4 of 10 missing pods." in result.message
+    assert cluster.get("ReplicaSet", "cache", NS)["status"]["replicas"] == 4
