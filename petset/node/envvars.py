@@ -163,7 +163,9 @@ def process_env(pod: Obj, container: Obj, lookup: Lookup) -> dict[str, str]:
     base = {
         "PATH": DEFAULT_PATH,
         "HOME": "/root",
-        "HOSTNAME": str((pod.get("metadata") or {}).get("name", "")),
+        "HOSTNAME": str(
+            (pod.get("spec") or {}).get("hostname") or (pod.get("metadata") or {}).get("name", "")
+        ),
     }
     base.update(container_env(pod, container, lookup))
     return base

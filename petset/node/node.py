@@ -22,11 +22,12 @@ from petset.api.meta import Obj, name_of, namespace_of, uid_of
 from petset.api.settings import Settings
 from petset.node import execution, logs
 from petset.node.basicvolumes import BasicVolumes
+from petset.node.binding import ip_releasable
 from petset.node.containers import Container, Record
 from petset.node.interfaces import NetworkFiles, VolumeProvider
 from petset.node.ipam import IPPool
 from petset.node.paths import uid_of_dir
-from petset.node.podworker import NodeContext, PodWorker, ip_releasable
+from petset.node.podworker import NodeContext, PodWorker
 from petset.node.sandbox import is_alive
 from petset.runtime.cluster import Cluster, ExecResult
 

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from petset.api.errors import ConflictError, NotFoundError
+from petset.api.errors import NotFoundError
 from petset.api.meta import Obj, controller_ref, is_being_deleted, name_of, namespace_of
 from petset.api.settings import Settings
-from petset.node import decisions, envvars, logs, podstatus
+from petset.node import binding, decisions, envvars, logs, podstatus
 from petset.node.containers import Container, Probe, write_json
 from petset.node.execution import exec_in
 from petset.node.interfaces import NetworkFiles, VolumeProvider
@@ -31,7 +31,6 @@ from petset.node.probes import run_probe
 from petset.node.sandbox import SandboxError
 from petset.runtime.cluster import Cluster
 
-FINALIZER = "petset.dev/kubelet"
 IDLE_WAIT = 0.5
 TERMINAL_WAIT = 5.0
 VOLUME_SYNC_SECONDS = 5.0
@@ -47,17 +46,9 @@ class NodeContext:
     network_files: NetworkFiles | None
 
 
-def ip_releasable(cluster: Cluster, pod: Obj) -> bool:
-    """A bare pod's IP goes with it; a controller's pod keeps it while the owner lives
-    (the replacement of the same name gets the same address)."""
-    ref = controller_ref(pod)
-    if ref is None:
-        return True
-    try:
-        owner = cluster.get(str(ref["kind"]), str(ref["name"]), namespace_of(pod))
-    except Exception:  # owner gone (or a kind this cluster does not know)
-        return True
-    return bool(owner["metadata"].get("uid") != ref.get("uid") or is_being_deleted(owner))
+def pod_hostname(pod: Obj) -> str:
+    """spec.hostname when set, else the pod's name (as Kubernetes)."""
+    return str((pod.get("spec") or {}).get("hostname") or name_of(pod))
 
 
 def pod_key(pod: Obj) -> str:
@@ -146,7 +137,7 @@ class PodWorker:
 
     def _prepare(self) -> bool:
         """Bind the pod to this node (finalizer, nodeName), get its IP, volumes and files."""
-        self._claim()
+        self.pod = binding.claim(self.ctx.cluster, self.pod, self.ctx.settings.node_name)
         self.dir.mkdir(parents=True, exist_ok=True)
         meta_path = self.dir / "pod.json"
         try:
@@ -161,7 +152,7 @@ class PodWorker:
             }
         self._meta["podIP"] = self.ctx.pool.allocate(self.key)
         write_json(meta_path, self._meta)
-        (self.dir / "hostname").write_text(name_of(self.pod) + "\n")
+        (self.dir / "hostname").write_text(pod_hostname(self.pod) + "\n")
         try:
             self._volumes = self.ctx.volumes.prepare(self._pod_with_ip())
         except Exception as e:  # the volume manager explains what is missing
@@ -169,28 +160,6 @@ class PodWorker:
             self.ctx.logger.warning("pod %s: %s", self.key, e)
             return False
         return True
-
-    def _claim(self) -> None:
-        cluster = self.ctx.cluster
-        for _ in range(5):
-            try:
-                pod = cluster.get("Pod", name_of(self.pod), namespace_of(self.pod))
-            except NotFoundError:
-                return
-            md, spec = pod["metadata"], pod.setdefault("spec", {})
-            if FINALIZER in (md.get("finalizers") or []) and spec.get("nodeName"):
-                return
-            if is_being_deleted(pod):
-                return
-            md["finalizers"] = [*(md.get("finalizers") or []), FINALIZER]
-            md["finalizers"] = list(dict.fromkeys(md["finalizers"]))
-            spec.setdefault("nodeName", self.ctx.settings.node_name)
-            spec["nodeName"] = spec["nodeName"] or self.ctx.settings.node_name
-            try:
-                self.pod = cluster.update(pod)
-                return
-            except ConflictError:
-                continue
 
     @property
     def pod_ip(self) -> str | None:
@@ -258,7 +227,11 @@ class PodWorker:
             c.record.next_start_at = time.time() + 2.0
             return
         spec = c.sandbox_spec(
-            hostname=name_of(self.pod), argv=argv, env=env, mounts=mounts, run_as=self._run_as(c)
+            hostname=pod_hostname(self.pod),
+            argv=argv,
+            env=env,
+            mounts=mounts,
+            run_as=self._run_as(c),
         )
         try:
             c.start(spec)
@@ -414,7 +387,11 @@ class PodWorker:
         for t in threads:
             t.join()
         for c in self.mains + self.inits:
-            c.poll_exit()
+            exited = c.poll_exit()
+            if exited is not None and not (self.deleted or is_being_deleted(self.pod)):
+                # The node shuts down, not the pod: schedule the restart its restartPolicy
+                # asks for, so the next daemon starts it again instead of showing it dead.
+                self._on_exit(c, *exited)
 
     def _stop_one(self, c: Container, deadline: float) -> None:
         hook = ((c.spec.get("lifecycle") or {}).get("preStop") or {}).get("exec")
@@ -433,32 +410,8 @@ class PodWorker:
             if not self.deleted:
                 self._write_status(init_done=all(c.succeeded for c in self.inits))
             self.ctx.volumes.release(self._pod_with_ip())
-            if self._ip_releasable():
+            if binding.ip_releasable(self.ctx.cluster, self.pod):
                 self.ctx.pool.release(self.key)
-            self._unclaim()
+            binding.unclaim(self.ctx.cluster, self.pod)
             shutil.rmtree(self.dir, ignore_errors=True)
             self.ctx.logger.info("pod %s: terminated", self.key)
-
-    def _ip_releasable(self) -> bool:
-        return ip_releasable(self.ctx.cluster, self.pod)
-
-    def _unclaim(self) -> None:
-        cluster = self.ctx.cluster
-        for _ in range(5):
-            try:
-                pod = cluster.get("Pod", name_of(self.pod), namespace_of(self.pod))
-            except NotFoundError:
-                return
-            if pod["metadata"].get("uid") != self.pod["metadata"].get("uid"):
-                return
-            finalizers = pod["metadata"].get("finalizers") or []
-            if FINALIZER not in finalizers:
-                return
-            pod["metadata"]["finalizers"] = [f for f in finalizers if f != FINALIZER]
-            try:
-                cluster.update(pod)
-                return
-            except ConflictError:
-                continue
-            except NotFoundError:
-                return
