@@ -6,14 +6,12 @@ import time
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.live import Live
-from rich.spinner import Spinner
 
-from petset.api.errors import PetsetError
+from petset.api.errors import NotFoundError, PetsetError
 from petset.api.kinds import KindInfo
 from petset.cli.client import Client
-from petset.cli.common import NamespaceOpt, client, kind_label, require_name
+from petset.cli.common import NamespaceOpt, client, kind_label, require_name, to_yaml
+from petset.cli.tables import render
 
 rollout_app = typer.Typer(
     no_args_is_help=True, help="Manage the rollout of a StatefulSet or Deployment."
@@ -48,6 +46,10 @@ def status(
     watch: Annotated[bool, typer.Option("--watch", "-w", help="Wait until it is done.")] = True,
 ) -> None:
     """Show a rollout's progress, live, until it is done."""
+    from rich.console import Console
+    from rich.live import Live
+    from rich.spinner import Spinner
+
     info, name = require_name(target, None, "rollout status")
     deadline = time.monotonic() + timeout if timeout else None
     console = Console(stderr=False)
@@ -76,16 +78,26 @@ def history(
     """List the revisions of an object."""
     info, name = require_name(target, None, "rollout history")
     with client() as c:
-        result = _call(c, "history", info, name, namespace, revision=revision)
+        result = _call(c, "history", info, name, namespace)
+    revisions = result["revisions"]
+    if revision is not None:
+        found = [r for r in revisions if r["revision"] == revision]
+        if not found:
+            raise NotFoundError(f"{kind_label(info)}/{name}: no revision {revision} in history")
+        print(f"{kind_label(info)}/{name} with revision #{revision}")
+        print(to_yaml({"template": found[-1]["template"]}), end="")
+        return
     print(f"{kind_label(info)}/{name}")
-    print(result["message"])
+    table = [["REVISION", "CHANGE-CAUSE"]]
+    table += [[str(r["revision"]), r["changeCause"] or "<none>"] for r in revisions]
+    print(render(table))
 
 
 def _simple(action: str, target: str, namespace: str, **body: Any) -> None:
     info, name = require_name(target, None, f"rollout {action}")
     with client() as c:
         result = _call(c, action, info, name, namespace, **body)
-    print(f"{kind_label(info)}/{name} {result['message']}")
+    print(result["message"])
 
 
 @rollout_app.command()

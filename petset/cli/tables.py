@@ -285,10 +285,13 @@ def rows_for(kind: str, items: list[Obj], *, wide: bool, all_namespaces: bool) -
         headers, row = ["AGE"], lambda o: [_created(o)]
     extra_headers, extra = WIDE.get(kind, ([], lambda o: [])) if wide else ([], lambda o: [])
     first = ["NAMESPACE"] if all_namespaces else []
-    table = [[*first, "NAME", *headers, *extra_headers]]
+    # Events are read by what they are about (OBJECT), not by their generated names.
+    named = kind != "Event"
+    table = [[*first, *(["NAME"] if named else []), *headers, *extra_headers]]
     for o in items:
         ns = [str(_md(o).get("namespace") or "")] if all_namespaces else []
-        table.append([*ns, str(_md(o).get("name", "")), *row(o), *extra(o)])
+        name = [str(_md(o).get("name", ""))] if named else []
+        table.append([*ns, *name, *row(o), *extra(o)])
     return table
 
 

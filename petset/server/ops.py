@@ -9,7 +9,6 @@ POST /v1/daemon/stop-pods               stop every pod this node runs (for `daem
 
 from __future__ import annotations
 
-import importlib
 import json
 from typing import Any
 
@@ -18,15 +17,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from petset.api.errors import InvalidError, UnavailableError
+from petset.api.errors import InvalidError
 from petset.api.kinds import kind_info
+from petset.api.meta import Obj
+from petset.controllers.deployment import rollout as deploy_rollout
+from petset.controllers.statefulset import rollout as sts_rollout
+from petset.runtime.cluster import Cluster
 from petset.server.wiring import Components
 
-SCALABLE = ("StatefulSet", "Deployment", "ReplicaSet")
-ROLLOUT_MODULES = {
-    "StatefulSet": "petset.controllers.statefulset.rollout",
-    "Deployment": "petset.controllers.deployment.rollout",
-}
 ROLLOUT_ACTIONS = ("status", "history", "undo", "restart", "pause", "resume")
 
 
@@ -48,31 +46,72 @@ async def _body(request: Request) -> dict[str, Any]:
     return body
 
 
-def scale_object(comps: Components, kind: str, ns: str, name: str, replicas: Any) -> Any:
-    if kind not in SCALABLE:
-        raise InvalidError(f"{kind} cannot be scaled; scalable kinds: {', '.join(SCALABLE)}")
-    if isinstance(replicas, bool) or not isinstance(replicas, int) or replicas < 0:
+def scale_object(comps: Components, kind: str, ns: str, name: str, replicas: Any) -> Obj:
+    if isinstance(replicas, bool) or not isinstance(replicas, int):
         raise InvalidError(f"--replicas {replicas!r}: must be an integer >= 0")
-    return comps.cluster.patch(kind, name, ns, {"spec": {"replicas": replicas}})
+    return sts_rollout.scale(comps.cluster, kind, ns, name, replicas)
 
 
 async def scale(request: Request) -> Response:
     kind, ns, name = _target(request)
     body = await _body(request)
-    obj = await run_in_threadpool(
-        scale_object, _comps(request), kind, ns, name, body.get("replicas")
-    )
+    replicas = body.get("replicas")
+    obj = await run_in_threadpool(scale_object, _comps(request), kind, ns, name, replicas)
     return JSONResponse(obj)
 
 
-def rollout_module(kind: str) -> Any:
-    module = ROLLOUT_MODULES.get(kind)
-    if module is None:
+def _label(kind: str, name: str) -> str:
+    return f"{kind.lower()}.apps/{name}"
+
+
+def _history(cluster: Cluster, kind: str, ns: str, name: str) -> dict[str, Any]:
+    module: Any = sts_rollout if kind == "StatefulSet" else deploy_rollout
+    revisions = [
+        {"revision": r.revision, "changeCause": r.change_cause, "template": r.template}
+        for r in module.rollout_history(cluster, ns, name)
+    ]
+    return {"message": f"{len(revisions)} revisions", "revisions": revisions}
+
+
+def _statefulset(cluster: Cluster, action: str, ns: str, name: str, body: Obj) -> str:
+    label = _label("StatefulSet", name)
+    if action == "undo":
+        before = cluster.get("StatefulSet", name, ns)["metadata"]["resourceVersion"]
+        to = int(body.get("toRevision") or 0)
+        after = sts_rollout.rollout_undo(cluster, ns, name, to or None)
+        if after["metadata"]["resourceVersion"] == before:
+            return f"{label} skipped rollback (current template already matches revision {to})"
+        return f"{label} rolled back"
+    verbs = {"restart": (sts_rollout.rollout_restart, "restarted"),
+             "pause": (sts_rollout.rollout_pause, "paused"),
+             "resume": (sts_rollout.rollout_resume, "resumed")}  # fmt: skip
+    fn, done = verbs[action]
+    fn(cluster, ns, name)
+    return f"{label} {done}"
+
+
+def _deployment(cluster: Cluster, action: str, ns: str, name: str, body: Obj) -> str:
+    if action == "undo":
+        return deploy_rollout.rollout_undo(cluster, ns, name, int(body.get("toRevision") or 0))
+    fn = {"restart": deploy_rollout.rollout_restart, "pause": deploy_rollout.rollout_pause,
+          "resume": deploy_rollout.rollout_resume}[action]  # fmt: skip
+    return str(fn(cluster, ns, name))
+
+
+def rollout_action(cluster: Cluster, action: str, kind: str, ns: str, name: str, body: Obj) -> Obj:
+    """One `rollout` verb as {"message", "done"?, "revisions"?}: the two kinds' modules agree
+    on the verbs but not on what they return."""
+    if kind not in ("StatefulSet", "Deployment"):
         raise InvalidError(f"{kind} has no rollouts; kinds with rollouts: StatefulSet, Deployment")
-    try:
-        return importlib.import_module(module)
-    except ModuleNotFoundError:
-        raise UnavailableError(f"rollouts of {kind} are not implemented yet") from None
+    if action == "status":
+        module: Any = sts_rollout if kind == "StatefulSet" else deploy_rollout
+        done, message = module.rollout_status(cluster.get(kind, name, ns))
+        return {"done": bool(done), "message": str(message).rstrip("\n")}
+    if action == "history":
+        return _history(cluster, kind, ns, name)
+    if kind == "StatefulSet":
+        return {"message": _statefulset(cluster, action, ns, name, body)}
+    return {"message": _deployment(cluster, action, ns, name, body)}
 
 
 async def rollout(request: Request) -> Response:
@@ -81,11 +120,8 @@ async def rollout(request: Request) -> Response:
         raise InvalidError(f"rollout {action}: must be one of {', '.join(ROLLOUT_ACTIONS)}")
     kind, ns, name = _target(request)
     body = await _body(request)
-    module = rollout_module(kind)
     cluster = _comps(request).cluster
-    result = await run_in_threadpool(
-        lambda: module.rollout_action(cluster, action, ns, name, **body)
-    )
+    result = await run_in_threadpool(rollout_action, cluster, action, kind, ns, name, body)
     return JSONResponse(result)
 
 
