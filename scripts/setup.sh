@@ -25,6 +25,13 @@ if ((${#missing[@]})); then
   fi
 fi
 
+# Pods are bubblewrap sandboxes: a non-root user needs unprivileged user namespaces.
+if [ "$(id -u)" -ne 0 ] && ! bwrap --unshare-user --ro-bind / / true 2>/dev/null; then
+  echo "setup: bubblewrap cannot create a user namespace for $(id -un); as root run:" >&2
+  echo "  sysctl -w kernel.unprivileged_userns_clone=1" >&2
+  exit 1
+fi
+
 PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
