@@ -80,8 +80,11 @@ class Cluster(Protocol):
         *,
         propagation: Propagation = "Background",
         uid: str | None = None,
+        grace_period_seconds: int | None = None,
     ) -> None:
-        """Delete; with `uid`, only if the stored object still has that uid."""
+        """Delete; with `uid`, only if the stored object still has that uid (else
+        ConflictError). `grace_period_seconds` overrides a pod's
+        terminationGracePeriodSeconds (0: kill now, e.g. to fence it)."""
         ...
 
     def watch(

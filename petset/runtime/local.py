@@ -11,6 +11,7 @@ import builtins
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Literal
 
+from petset.api.defaults import apply_defaults
 from petset.api.errors import UnavailableError
 from petset.api.meta import Obj
 from petset.runtime.cluster import Cluster, ExecResult, PodIO, Propagation, WatchEvent
@@ -41,11 +42,12 @@ class LocalCluster:
             kind, namespace, label_selector=label_selector, field_selector=field_selector
         )
 
+    # The API server defaults every object it is given, whoever writes it.
     def create(self, obj: Obj) -> Obj:
-        return self.store.create(obj)
+        return self.store.create(apply_defaults(obj))
 
     def update(self, obj: Obj) -> Obj:
-        return self.store.update(obj)
+        return self.store.update(apply_defaults(obj))
 
     def update_status(self, obj: Obj) -> Obj:
         return self.store.update_status(obj)
@@ -61,8 +63,16 @@ class LocalCluster:
         *,
         propagation: Propagation = "Background",
         uid: str | None = None,
+        grace_period_seconds: int | None = None,
     ) -> None:
-        self.store.delete(kind, name, namespace, propagation=propagation, uid=uid)
+        self.store.delete(
+            kind,
+            name,
+            namespace,
+            propagation=propagation,
+            uid=uid,
+            grace_period_seconds=grace_period_seconds,
+        )
 
     def apply_many(
         self,

@@ -170,6 +170,7 @@ class MemoryCluster:
         *,
         propagation: Propagation = "Background",
         uid: str | None = None,
+        grace_period_seconds: int | None = None,
     ) -> None:
         with self._cond:
             key = self._key(kind, name, namespace)
@@ -184,6 +185,8 @@ class MemoryCluster:
                 if not cur["metadata"].get("deletionTimestamp"):
                     cur = copy.deepcopy(cur)
                     cur["metadata"]["deletionTimestamp"] = now_iso()
+                    if grace_period_seconds is not None:
+                        cur["metadata"]["deletionGracePeriodSeconds"] = grace_period_seconds
                     self._objects[key] = cur
                     self._bump("MODIFIED", cur)
             else:

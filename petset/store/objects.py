@@ -118,19 +118,26 @@ def is_gone(obj: Obj) -> bool:
     return bool(md.get("deletionTimestamp")) and not md.get("finalizers")
 
 
-def prepare_delete(current: Obj, propagation: Propagation, *, now: float) -> Obj | None:
+def prepare_delete(
+    current: Obj, propagation: Propagation, *, now: float, grace_period_seconds: int | None = None
+) -> Obj | None:
     """What a delete request turns `current` into: None to remove it now, else the
     object to store (deletionTimestamp set, the policy's finalizer added), which may
-    equal `current` when nothing changes."""
+    equal `current` when nothing changes. A grace period (DeleteOptions'
+    gracePeriodSeconds) is recorded for the kubelet; a shorter one later wins."""
     new = copy.deepcopy(current)
     md = new["metadata"]
+    if grace_period_seconds is not None:
+        old = md.get("deletionGracePeriodSeconds")
+        if old is None or grace_period_seconds < int(old):
+            md["deletionGracePeriodSeconds"] = grace_period_seconds
     finalizers = list(md.get("finalizers") or [])
     wanted = {"Foreground": FOREGROUND, "Orphan": ORPHAN}.get(propagation)
     if wanted:
         # One policy at a time, as Kubernetes: Orphan replaces Foreground and back.
         finalizers = [f for f in finalizers if f not in (FOREGROUND, ORPHAN)] + [wanted]
     if md.get("deletionTimestamp") and not wanted:
-        return new
+        return new  # already deleting: only a shorter grace period changes anything
     if not finalizers:
         return None
     md["finalizers"] = finalizers

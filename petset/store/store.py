@@ -253,6 +253,7 @@ class Store:
         *,
         propagation: rules.Propagation = "Background",
         uid: str | None = None,
+        grace_period_seconds: int | None = None,
     ) -> None:
         """Delete now, or mark deleting when finalizers (or the policy's) remain.
         Dependents are the garbage collector's business, as in Kubernetes."""
@@ -264,7 +265,9 @@ class Store:
                     f"{kind} {name!r}: precondition failed: uid {uid} was asked for, the "
                     f"stored object has uid {current['metadata'].get('uid')} (it was recreated)"
                 )
-            new = rules.prepare_delete(current, propagation, now=self._clock())
+            new = rules.prepare_delete(
+                current, propagation, now=self._clock(), grace_period_seconds=grace_period_seconds
+            )
             if new is None:
                 self._write("DELETED", current)
             else:

@@ -188,7 +188,7 @@ def act(
             cluster.patch("Pod", member, ns, {"metadata": {"labels": {ROLE_LABEL: role}}})
     elif isinstance(action, Fence):
         _unlabel(cluster, ns, action.member)
-        cluster.delete("Pod", action.member, ns)
+        cluster.delete("Pod", action.member, ns, grace_period_seconds=0)
         cluster.record_event(obj, type="Warning", reason="Fenced", message=decision.message)
     elif isinstance(action, Failover):
         return _failover(cluster, obj, action, by_name, creds)

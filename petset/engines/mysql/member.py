@@ -149,7 +149,7 @@ def choose_donor(statuses: dict[str, dict[str, object]]) -> str | None:
 
 def bootstrap(env: Env) -> None:
     """A fresh datadir with petset's users, created without binlogging anything."""
-    tmp = env.datadir.with_name(env.datadir.name + ".bootstrap")
+    tmp = env.datadir / ".petset-bootstrap"  # inside: the datadir is a mount point
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     user = ["--user=root"] if os.geteuid() == 0 else []
@@ -188,11 +188,13 @@ def _move_into(src: Path, datadir: Path) -> None:
     for entry in src.iterdir():
         entry.rename(datadir / entry.name)
     src.rmdir()
+    for leftover in (".petset-bootstrap", ".petset-clone"):
+        shutil.rmtree(datadir / leftover, ignore_errors=True)
 
 
 def clone(env: Env, donor_ip: str) -> str:
     """Stream a backup from the donor's agent, prepare it, record its GTID position."""
-    tmp = env.datadir.with_name(env.datadir.name + ".clone")
+    tmp = env.datadir / ".petset-clone"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     started = time.monotonic()

@@ -10,6 +10,7 @@ itself, replicas first and the primary last.
 
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -75,7 +76,7 @@ def render_secret(cluster: Obj, spec: MySQLClusterSpec, passwords: dict[str, str
         "kind": "Secret",
         "metadata": _meta(cluster, secret_name(cluster, spec)),
         "type": "Opaque",
-        "stringData": dict(passwords),
+        "data": {k: base64.b64encode(v.encode()).decode() for k, v in passwords.items()},
     }
 
 
