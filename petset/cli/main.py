@@ -13,7 +13,7 @@ import typer
 from petset import __version__
 from petset.api.errors import PetsetError
 from petset.api.kinds import UnknownKindError
-from petset.cli import describe, objects, pods, rollout
+from petset.cli import describe, kube_cmds, objects, pods, rollout
 from petset.cli.daemon_cmd import daemon_app
 from petset.cli.mysql_cmds import mysql_app
 
@@ -54,6 +54,7 @@ objects.register(app)
 describe.register(app)
 pods.register(app)
 rollout.register(app)
+kube_cmds.register(app)
 app.add_typer(daemon_app, name="daemon")
 app.add_typer(mysql_app, name="mysql")
 
