@@ -107,6 +107,15 @@ def _print(items: list[Obj], info: KindInfo, output: str | None, all_ns: bool) -
         print(tables.render(table))
 
 
+def _print_one(obj: Obj, output: str) -> None:
+    if output == "name":
+        print(label_of(obj), flush=True)
+    elif output == "json":
+        print(to_json(obj), flush=True)
+    else:
+        print("---\n" + to_yaml(obj), end="", flush=True)
+
+
 def get(
     kind: Annotated[str, typer.Argument(help="Kind (sts, pods, svc, ...), KIND/NAME or k1,k2.")],
     name: Annotated[str | None, typer.Argument()] = None,
@@ -163,7 +172,7 @@ def _watch(
     widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
     if output in ("json", "yaml", "name"):
         for o in items:
-            _print([o], info, output, False)
+            _print_one(o, output)
     else:
         print(tables.render(table), flush=True)
     params = {"namespace": ns, "labelSelector": sel}
@@ -176,7 +185,7 @@ def _watch(
             if ev["type"] == "ADDED" and key in seen:
                 continue
             if output in ("json", "yaml", "name"):
-                _print([obj], info, output, False)
+                _print_one(obj, output)
             else:
                 row = tables.rows_for(
                     info.kind, [obj], wide=output == "wide", all_namespaces=ns is None
