@@ -171,9 +171,16 @@ class Node:
     # -- pod IO -----------------------------------------------------------------------
     def _worker(self, namespace: str, name: str) -> PodWorker:
         with self._lock:
-            for w in self._workers.values():
-                if namespace_of(w.pod) == namespace and name_of(w.pod) == name:
-                    return w
+            named = [
+                w
+                for w in self._workers.values()
+                if namespace_of(w.pod) == namespace and name_of(w.pod) == name
+            ]
+        # A deleted pod's worker may linger next to its successor of the same name
+        # (a StatefulSet member recreated): the live one is the pod users mean.
+        live = [w for w in named if not w.done.is_set() and not w.deleted]
+        if live or named:
+            return (live or named)[-1]
         raise NotFoundError(f"pod {name!r} is not running on this node (namespace {namespace!r})")
 
     def _container(self, namespace: str, name: str, container: str | None) -> Container:

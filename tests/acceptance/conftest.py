@@ -36,10 +36,11 @@ def petset_argv() -> list[str]:
     return [sys.executable, "-m", "petset.cli"]
 
 
-def _free_port(host: str) -> int:
-    """A port free for both UDP and TCP on `host` (DNS needs both)."""
-    for _ in range(50):
-        port = random.randint(20000, 60000)
+def _free_port(host: str, prefer: int | None = None) -> int:
+    """A port free for both UDP and TCP on `host` (DNS needs both); `prefer` if it is."""
+    candidates = [prefer] if prefer else []
+    candidates += [random.randint(20000, 60000) for _ in range(50)]
+    for port in candidates:
         try:
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
                 u.bind((host, port))
@@ -169,7 +170,9 @@ def make_env(base: Path) -> Iterator[PetsetEnv]:
             "PETSET_POD_CIDR": f"127.{a}.{b}.0/26",
             "PETSET_SERVICE_CIDR": f"127.{a}.{b}.128/26",
             "PETSET_DNS_ADDRESS": dns_ip,
-            "PETSET_DNS_PORT": str(_free_port(dns_ip)),
+            # Port 53 when free: resolv.conf cannot name a port, so pods resolve
+            # cluster names (etcd peers, replicas) only through port 53.
+            "PETSET_DNS_PORT": str(_free_port(dns_ip, prefer=53)),
             "PETSET_BACKOFF_BASE": "0.5",
             "PETSET_BACKOFF_MAX": "2",
             "PETSET_START_TIMEOUT": "30",
