@@ -96,11 +96,12 @@ def ensure_credentials(cluster: Cluster, obj: Obj, spec: MySQLClusterSpec) -> Me
     )
 
 
-def _container_running(pod: Obj, name: str) -> bool:
+def _container(pod: Obj, name: str) -> tuple[bool, int]:
+    """(running, restartCount) of one container of a pod."""
     for cs in (pod.get("status") or {}).get("containerStatuses") or []:
         if cs.get("name") == name:
-            return "running" in (cs.get("state") or {})
-    return False
+            return "running" in (cs.get("state") or {}), int(cs.get("restartCount") or 0)
+    return False, 0
 
 
 def _parse_ts(text: str | None) -> float | None:
@@ -127,9 +128,8 @@ def observe_members(
         if pod is None:
             return MemberView(member, ordinal, None, pod_exists=False)
         ip = (pod.get("status") or {}).get("podIP")
-        running = _container_running(pod, "mariadbd") and not pod["metadata"].get(
-            "deletionTimestamp"
-        )
+        running, restarts = _container(pod, "mariadbd")
+        running = running and not pod["metadata"].get("deletionTimestamp")
         status = None
         if running and ip:
             try:
@@ -147,6 +147,7 @@ def observe_members(
             role_label=labels_of(pod).get(ROLE_LABEL),
             status=status,
             unreachable_for=unreachable_for,
+            restarts=restarts,
         )
 
     with ThreadPoolExecutor(max_workers=max(1, len(names))) as pool:
@@ -170,7 +171,11 @@ def act(
     if isinstance(action, Bootstrap):
         sql.promote(ip(action.member), creds.admin)
         cluster.record_event(obj, type="Normal", reason="Bootstrapped", message=decision.message)
-        return {"primary": action.member, "initialized": True}
+        return {
+            "primary": action.member,
+            "initialized": True,
+            "primaryRestarts": by_name[action.member].restarts,
+        }
     if isinstance(action, Promote):
         sql.promote(ip(action.member), creds.admin)
         cluster.record_event(obj, type="Normal", reason="Promoted", message=decision.message)
@@ -231,7 +236,11 @@ def _switchover(
     )  # fmt: skip
     msg = f"switched over from {action.old} to {action.new} ({took:.2f}s without a writer)"
     cluster.record_event(obj, type="Normal", reason="SwitchedOver", message=msg)
-    return {"primary": action.new, "lastSwitchover": msg}
+    return {
+        "primary": action.new,
+        "lastSwitchover": msg,
+        "primaryRestarts": by_name[action.new].restarts,
+    }
 
 
 def _unlabel(cluster: Cluster, ns: str, member: str) -> None:
@@ -271,7 +280,7 @@ def _failover(
     took = time.monotonic() - started
     msg = f"failed over from {action.old} to {chosen} at {positions[chosen]} in {took:.2f}s"
     cluster.record_event(obj, type="Warning", reason="FailedOver", message=msg)
-    return {"primary": chosen, "lastFailover": msg}
+    return {"primary": chosen, "lastFailover": msg, "primaryRestarts": by_name[chosen].restarts}
 
 
 def reconcile(cluster: Cluster, key: ObjectKey, *, ctx: RenderContext) -> Result:
@@ -297,6 +306,7 @@ def reconcile(cluster: Cluster, key: ObjectKey, *, ctx: RenderContext) -> Result
         primary_was_semi_sync=bool((status.get("semiSync") or {}).get("primaryActive", True)),
         forced_candidate=annotations.get(FORCE_ANNOTATION),
         switchover_to=annotations.get(SWITCHOVER_ANNOTATION),
+        primary_restarts=status.get("primaryRestarts"),
     )
     decision = decide(snap)
     changes = act(cluster, obj, decision, views, creds)

@@ -22,12 +22,14 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from petset.engines.mysql import sql
+from petset.engines.mysql.backup import agent as backup_agent
 from petset.engines.mysql.config import MemberConfig, render_mycnf
 from petset.engines.mysql.gtid import GtidPosition
 
@@ -329,8 +331,33 @@ def make_handler(env: Env) -> type[BaseHTTPRequestHandler]:
                 self._json(200, member_status(env))
             elif self.path == "/clone":
                 self._clone()
+            elif self.path.startswith(("/backup?", "/backup-info?")):
+                self._backup()
             else:
                 self._json(404, {"error": f"no such path {self.path}"})
+
+        def _backup(self) -> None:
+            """/backup?id=ID streams a backup; /backup-info?id=ID describes it after."""
+            route, _, query = self.path.partition("?")
+            backup_id = (urllib.parse.parse_qs(query).get("id") or [""])[0]
+            if not backup_agent.valid_id(backup_id):
+                self._json(400, {"error": f"bad backup id {backup_id!r}"})
+                return
+            if route == "/backup-info":
+                info = backup_agent.backup_info(backup_id)
+                self._json(200 if info else 404, info or {"error": "no finished backup"})
+                return
+            st = member_status(env)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("X-Petset-Role", str(st.get("role", "")))
+            self.end_headers()
+            code = backup_agent.stream_backup(
+                self.wfile.write, host=env.pod_ip, user=env.admin.user,
+                password=env.admin.password, replica=st.get("role") == "replica",
+                backup_id=backup_id,
+            )  # fmt: skip
+            log(f"backup {backup_id} stream finished (mariadb-backup exit {code})")
 
         def _clone(self) -> None:
             st = member_status(env)

@@ -75,6 +75,11 @@ def build_status(
         semi["clients"] = pview.status.semi_sync_clients
     semi["enabled"] = spec.semi_sync
     status["semiSync"] = semi
+    # The primary's restartCount while it serves: a later increase means it died.
+    if pview is not None and pview.status is not None and not pview.status.read_only:
+        status["primaryRestarts"] = pview.restarts
+    elif base.get("primaryRestarts") is not None:
+        status["primaryRestarts"] = base["primaryRestarts"]
     for k in ("lastFailover", "lastSwitchover"):
         if base.get(k):
             status[k] = base[k]

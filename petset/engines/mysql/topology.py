@@ -27,6 +27,7 @@ class MemberView:
     role_label: str | None = None
     status: MemberStatus | None = None  # None: did not answer SQL
     unreachable_for: float = 0.0  # seconds without an SQL answer while running
+    restarts: int = 0  # the mariadbd container's restartCount
 
     @property
     def reachable(self) -> bool:
@@ -45,6 +46,9 @@ class Snapshot:
     semi_sync: bool  # spec.semiSync
     primary_was_semi_sync: bool  # last observation of the primary: semi-sync ON
     forced_candidate: str | None = None  # `petset mysql failover --to` (user takes the risk)
+    # restartCount of the primary's mariadbd when petset last saw it serve as primary:
+    # a higher count means it died and was restarted in place since.
+    primary_restarts: int | None = None
     switchover_to: str | None = None  # `petset mysql switchover [--to]`: a name or "auto"
 
     def member(self, name: str | None) -> MemberView | None:
@@ -108,9 +112,16 @@ class Decision:
     notes: tuple[str, ...] = field(default=())
 
 
-def _primary_lost(p: MemberView | None) -> tuple[bool, bool]:
-    """(lost, needs_fence): the primary cannot serve writes; hung ones must be fenced."""
+def _primary_lost(p: MemberView | None, restarts: int | None) -> tuple[bool, bool]:
+    """(lost, needs_fence): the primary cannot serve writes; hung ones must be fenced.
+
+    A primary whose process died is lost even when the kubelet already restarted
+    it: promoting a replica (~0.1 s) beats waiting for crash recovery, and the
+    restarted member comes back read-only to rejoin as a replica.
+    """
     if p is None or not p.pod_exists or not p.running:
+        return True, False
+    if restarts is not None and p.restarts > restarts:
         return True, False
     if p.status is None and p.unreachable_for >= HUNG_AFTER_SECONDS:
         return True, True
@@ -126,7 +137,7 @@ def decide(snap: Snapshot) -> Decision:
         return Decision(Bootstrap(first.name), f"bootstrapping {first.name} as the first primary")
 
     primary = members.get(snap.primary)
-    lost, fence = _primary_lost(primary)
+    lost, fence = _primary_lost(primary, snap.primary_restarts)
     if fence:
         return Decision(Fence(snap.primary), f"{snap.primary} is hung: fencing it")
     if lost:
@@ -217,7 +228,7 @@ def _switchover(snap: Snapshot, primary: MemberView) -> Decision:
 def _failover(snap: Snapshot, members: dict[str, MemberView]) -> Decision:
     old = snap.primary or ""
     others = [m for m in snap.members if m.name != old]
-    reachable = [m for m in others if m.reachable]
+    reachable = [m for m in others if m.reachable and m.status is not None]
     if snap.forced_candidate:
         if snap.forced_candidate not in {m.name for m in reachable}:
             return Decision(

@@ -181,3 +181,11 @@ def test_switchover_to_an_unhealthy_member_is_refused() -> None:
     members[2] = view(2, None, running=False, role_label="replica")
     d = decide(snap(members, switchover_to="db-2"))
     assert d.blocked and "not a healthy replica" in d.message
+
+
+def test_primary_restarted_in_place_is_lost_and_fails_over() -> None:
+    members = healthy_trio()
+    members[0] = view(0, None, restarts=1, role_label="primary")  # crash recovery running
+    d = decide(snap(members, primary_restarts=0))
+    assert d.action == Failover("db-0", ("db-1", "db-2"))
+    assert isinstance(decide(snap(healthy_trio(), primary_restarts=0)).action, Nothing)

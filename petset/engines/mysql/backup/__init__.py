@@ -1,0 +1,1 @@
+"""MySQL backups: the store, taking backups, schedules, binlog archiving, restore."""
