@@ -13,7 +13,7 @@ import secrets
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -107,7 +107,10 @@ def _container(pod: Obj, name: str) -> tuple[bool, int]:
 def _parse_ts(text: str | None) -> float | None:
     if not text:
         return None
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
 
 
 def observe_members(
@@ -134,8 +137,10 @@ def observe_members(
         if running and ip:
             try:
                 status = sql.observe(ip, creds.admin)
-            except sql.MemberUnreachable:
-                status = None
+            except sql.MemberUnreachable as exc:
+                # Nothing listening: the process died (the kubelet may not have
+                # noticed yet, or restarted it and crash recovery is running).
+                running = not exc.refused
         since = _parse_ts(previous.get(member, {}).get("unreachableSince"))
         unreachable_for = 0.0 if status is not None or since is None else now - since
         return MemberView(

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from petset.engines.mysql import sql
 from petset.engines.mysql.backup import agent as backup_agent
+from petset.engines.mysql.backup import restore as backup_restore
 from petset.engines.mysql.config import MemberConfig, render_mycnf
 from petset.engines.mysql.gtid import GtidPosition
 
@@ -272,6 +273,24 @@ def backup_gtid(target: Path) -> str:
     return ""
 
 
+def restore(env: Env, request: backup_restore.RestoreRequest) -> str:
+    """The first member of a new cluster from a backup (and archived binlogs)."""
+    tmp = env.datadir / ".petset-restore"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    started = time.monotonic()
+    what = request.backup or f"the newest backup of {request.cluster}"
+    target = request.timestamp or request.gtid
+    log(f"restoring {what}" + (f" up to {target}" if target else ""))
+    users = backup_restore.users_statements(
+        env.admin.password, env.repl.password, env.app_password, APP_PRIVILEGES
+    )
+    gtid = backup_restore.restore_into(tmp, request, mycnf=env.confdir / "my.cnf", users_sql=users)
+    _move_into(tmp, env.datadir)
+    log(f"restored {what} in {time.monotonic() - started:.1f}s (gtid {gtid or 'empty'})")
+    return gtid
+
+
 def cmd_init_data(env: Env, *, poll: float = 2.0) -> int:
     if has_data(env.datadir):
         log(f"{env.datadir} has data: keeping it")
@@ -284,6 +303,10 @@ def cmd_init_data(env: Env, *, poll: float = 2.0) -> int:
             clone(env, donor)
             return 0
         if not env.initialized and env.ordinal == 0:
+            request = backup_restore.RestoreRequest.from_environ(os.environ)
+            if request is not None:
+                restore(env, request)
+                return 0
             log("no peer has data and the cluster is new: bootstrapping the first primary")
             bootstrap(env)
             return 0

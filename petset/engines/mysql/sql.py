@@ -17,12 +17,20 @@ import pymysql.cursors
 
 from petset.engines.mysql.gtid import GtidPosition
 
-CONNECT_TIMEOUT = 2.0
+CONNECT_TIMEOUT = 1.0
 READ_TIMEOUT = 5.0
 
 
 class MemberUnreachable(Exception):
-    """The member did not answer (refused, timed out or authentication failed)."""
+    """The member did not answer (refused, timed out or authentication failed).
+
+    `refused` is True when nothing listens on the port: the server process is
+    not running (a hung one still accepts TCP connections and times out).
+    """
+
+    def __init__(self, message: str, *, refused: bool = False) -> None:
+        super().__init__(message)
+        self.refused = refused
 
 
 @dataclass(frozen=True)
@@ -81,7 +89,8 @@ def connect(
             cursorclass=pymysql.cursors.DictCursor,
         )
     except pymysql.err.MySQLError as exc:
-        raise MemberUnreachable(f"{host}:{port}: {exc}") from exc
+        refused = "Connection refused" in str(exc)
+        raise MemberUnreachable(f"{host}:{port}: {exc}", refused=refused) from exc
     try:
         yield conn
     except pymysql.err.OperationalError as exc:
@@ -96,8 +105,10 @@ def _rows(conn: pymysql.connections.Connection[Any], sql: str) -> list[dict[str,
         return list(cur.fetchall())
 
 
-def observe(host: str, creds: Credentials, *, port: int = 3306) -> MemberStatus:
-    with connect(host, creds, port=port) as conn:
+def observe(
+    host: str, creds: Credentials, *, port: int = 3306, timeout: float = CONNECT_TIMEOUT
+) -> MemberStatus:
+    with connect(host, creds, port=port, timeout=timeout) as conn:
         v = _rows(
             conn,
             "SELECT @@server_id AS sid, @@version AS v, @@read_only AS ro, "

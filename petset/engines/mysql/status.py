@@ -14,6 +14,12 @@ def _ts(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _ts_ms(epoch: float) -> str:
+    return (
+        datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    )
+
+
 def _member(view: MemberView, primary: str | None, previous: dict[str, Any], now: float) -> Obj:
     st = view.status
     role = "primary" if view.name == primary else "replica"
@@ -28,7 +34,7 @@ def _member(view: MemberView, primary: str | None, previous: dict[str, Any], now
             if st.replica.last_io_error or st.replica.last_sql_error:
                 out["error"] = st.replica.last_sql_error or st.replica.last_io_error
     elif view.running:
-        out["unreachableSince"] = previous.get("unreachableSince") or _ts(now)
+        out["unreachableSince"] = previous.get("unreachableSince") or _ts_ms(now)
     else:
         out["state"] = "not running" if view.pod_exists else "no pod"
     return out

@@ -14,7 +14,7 @@ from petset.engines.mysql.gtid import GtidPosition, most_advanced
 from petset.engines.mysql.sql import MemberStatus
 
 # A primary that answers no SQL for this long while its process runs is hung.
-HUNG_AFTER_SECONDS = 3.0
+HUNG_AFTER_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
