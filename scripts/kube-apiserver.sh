@@ -68,6 +68,14 @@ build() {
     return
   fi
   [ "$(id -u)" -eq 0 ] || { log "the first build needs root (apt)"; exit 2; }
+  # one build at a time on this machine; a waiter then finds the cached result
+  mkdir -p "$CACHE_ROOT"
+  exec 9>"$CACHE_ROOT/build.lock"
+  flock 9
+  if d=$(cached_bin_dir); then
+    echo "$d"
+    return
+  fi
   ensure_deb_src
   ensure_build_deps
   local version work bin

@@ -49,28 +49,34 @@ class OperatorOptions:
     watch_timeout: float = 30.0
 
 
-def with_pdb(base: Controller, pdb_api_version: str | None) -> Controller:
-    """The MySQLCluster controller plus a PodDisruptionBudget, which only Kubernetes
-    has (no eviction API locally), in whichever policy version the server serves."""
+def for_kubernetes(base: Controller, pdb_api_version: str | None) -> Controller:
+    """The MySQLCluster controller plus what only Kubernetes has: a PodDisruptionBudget
+    (no eviction API locally) in whichever policy version the server serves, and an
+    Event whenever the outcome sentence changes, so `kubectl describe` shows progress."""
+    last: dict[ObjectKey, str] = {}
 
     def reconcile(cluster: Cluster, key: ObjectKey) -> Result:
-        if pdb_api_version is not None:
-            try:
-                obj = cluster.get(key.kind, key.name, key.namespace)
-            except NotFoundError:
-                obj = None
-            if obj is not None and not obj["metadata"].get("deletionTimestamp"):
-                pdb = render_pdb(obj, pdb_api_version)
-                pdb["metadata"]["ownerReferences"] = [owner_reference(obj)]
-                ensure_object(cluster, pdb)
-        return base.reconcile(cluster, key)
+        try:
+            obj = cluster.get(key.kind, key.name, key.namespace)
+        except NotFoundError:
+            last.pop(key, None)
+            return base.reconcile(cluster, key)
+        if pdb_api_version is not None and not obj["metadata"].get("deletionTimestamp"):
+            pdb = render_pdb(obj, pdb_api_version)
+            pdb["metadata"]["ownerReferences"] = [owner_reference(obj)]
+            ensure_object(cluster, pdb)
+        result = base.reconcile(cluster, key)
+        if last.get(key) != result.message:
+            last[key] = result.message
+            cluster.record_event(obj, type="Normal", reason="Reconciled", message=result.message)
+        return result
 
     return dataclasses.replace(base, reconcile=reconcile)
 
 
 def controllers(cluster: KubeCluster, member_image: str) -> list[Controller]:
     ctx = RenderContext(image=member_image)
-    return [with_pdb(mysql_controller(ctx), cluster.preferred_version("policy"))]
+    return [for_kubernetes(mysql_controller(ctx), cluster.preferred_version("policy"))]
 
 
 def install_crds(cluster: KubeCluster) -> None:
@@ -137,6 +143,3 @@ def run_operator(opts: OperatorOptions, stop: threading.Event | None = None) -> 
         log.info("stopped; lease released")
         return 0
     return 1
-
-
-__all__ = ["OperatorOptions", "install_crds", "run_operator", "with_pdb"]
