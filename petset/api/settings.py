@@ -17,6 +17,9 @@ def _default_home() -> Path:
     return Path(base) / "petset"
 
 
+PERSISTED = ("pod_cidr", "service_cidr", "dns_address", "dns_port", "cluster_domain")
+
+
 @dataclass(frozen=True)
 class Settings:
     home: Path = field(default_factory=_default_home)
@@ -63,6 +66,27 @@ class Settings:
     @property
     def volumes_dir(self) -> Path:
         return self.home / "volumes"
+
+    @property
+    def saved_path(self) -> Path:
+        return self.home / "settings.json"
+
+    def persisted(self) -> dict[str, Any]:
+        """Settings a state directory is tied to: pods keep their IPs, Services
+        their ClusterIPs and resolv.conf its nameserver across daemon restarts."""
+        return {name: getattr(self, name) for name in PERSISTED}
+
+    def with_saved(self, saved: dict[str, Any]) -> tuple[Settings, list[str]]:
+        """These settings with the state directory's saved values; a warning for
+        each value asked for now that the directory does not use."""
+        changes = {k: v for k, v in saved.items() if k in PERSISTED}
+        warnings = [
+            f"{k}={getattr(self, k)!r} ignored: {self.home} was set up with {v!r}; "
+            "use a new PETSET_HOME to change it"
+            for k, v in changes.items()
+            if getattr(self, k) != v
+        ]
+        return replace(self, **changes), warnings
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from petset.api.meta import Obj, name_of, namespace_of
 from petset.api.settings import Settings
+from petset.node.paths import pod_dir
 
 
 def resolv_conf(namespace: str, cluster_domain: str, nameserver: str) -> str:
@@ -61,7 +62,9 @@ def _write_if_changed(path: Path, text: str) -> None:
 
 def pod_network_files(settings: Settings, pod: Obj, *, dns_address: str) -> dict[str, Path]:
     """Sandbox path -> host file for the pod's network identity; writes the files."""
-    netdir = settings.pods_dir / f"{namespace_of(pod)}_{name_of(pod)}" / "net"
+    # Inside the pod's own directory: the node removes directories of pods that
+    # no longer exist by their uid, and these files belong to this pod only.
+    netdir = pod_dir(settings, pod) / "net"
     netdir.mkdir(parents=True, exist_ok=True)
     files = {
         "/etc/resolv.conf": (
