@@ -16,3 +16,8 @@ def api(shared_petset_env: PetsetEnv) -> Iterator[Api]:
     a = Api(shared_petset_env)
     yield a
     a.close()
+
+
+@pytest.fixture(scope="module")
+def env(shared_petset_env: PetsetEnv) -> PetsetEnv:
+    return shared_petset_env

@@ -169,6 +169,12 @@ def restore_pod(api: Api, pod: str) -> None:
     assert code == 0, out
 
 
+def resume_pod(api: Api, pod: str) -> None:
+    """Let a gated pod become Ready (the e2e suite's ResumeNextPod)."""
+    code, out = api.exec(pod, "touch", "/data/continue")
+    assert code == 0, out
+
+
 def cleanup(api: Api, name: str) -> None:
     """Delete the set (its pods go with it), then its claims; wait until all are gone."""
     api.delete("StatefulSet", name)
@@ -193,9 +199,11 @@ def web_set(
     policy: str = "OrderedReady",
     strategy: Obj | None = None,
     extra: Obj | None = None,
+    gated: bool = False,
 ) -> Obj:
     """A StatefulSet of `python3 -m http.server` members serving /data (a claim or an
-    emptyDir), Ready while /data/index.html exists."""
+    emptyDir), Ready while /data/index.html exists. `gated`: Ready only once
+    /data/continue exists (the e2e suite's PauseNewPods; `resume_pod` creates it)."""
     server = {
         "name": "webserver",
         "image": "python:3",
@@ -218,6 +226,12 @@ def web_set(
         },
         "volumeMounts": [{"name": "data", "mountPath": "/data"}],
     }
+    if gated:
+        server["readinessProbe"] = {
+            "exec": {"command": ["test", "-f", "/data/continue"]},
+            "periodSeconds": 1,
+            "failureThreshold": 1,
+        }
     init = {
         "name": "page",
         "image": "debian:12",
@@ -314,6 +328,10 @@ class Tracker:
 
     def _poll(self) -> None:
         pods = pods_of(self.api, self.name)
+        # A pod gone since the last poll went before anything seen in this one.
+        for pname in [n for n in self._seen if n not in pods]:
+            del self._seen[pname]
+            self.log.append(f"gone {pname}")
         for pname, pod in sorted(pods.items()):
             uid = pod["metadata"]["uid"]
             terminating = bool(pod["metadata"].get("deletionTimestamp"))
@@ -327,14 +345,17 @@ class Tracker:
             if terminating and not old[2]:
                 self.log.append(f"terminating {pname}")
             self._seen[pname] = (uid, ready or old[1], terminating)
-        for pname in [n for n in self._seen if n not in pods]:
-            del self._seen[pname]
-            self.log.append(f"gone {pname}")
         self.unready_peak = max(self.unready_peak, sum(not is_ready(p) for p in pods.values()))
 
     def index(self, entry: str) -> int:
         assert entry in self.log, f"{entry!r} never observed: {self.log}"
         return self.log.index(entry)
+
+    def leaving(self, pod: str) -> int:
+        """When `pod` was first seen terminating or gone (a fast exit skips the former)."""
+        marks = [i for i, e in enumerate(self.log) if e in (f"terminating {pod}", f"gone {pod}")]
+        assert marks, f"{pod} never left: {self.log}"
+        return marks[0]
 
     def before(self, first: str, then: str) -> bool:
         return self.index(first) < self.index(then)
