@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from petset.api.errors import InvalidError
+from petset.api.errors import InvalidError, UnavailableError
 from petset.api.kinds import KindInfo
 from petset.api.meta import Obj
 from petset.cli import tables
@@ -193,6 +193,7 @@ def _follow(
             print("   ".join(row), flush=True)
     except KeyboardInterrupt:
         return
+    raise UnavailableError("the watch ended: the daemon closed the stream (did it stop?)")
 
 
 def register(app: typer.Typer) -> None:

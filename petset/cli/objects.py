@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from petset.api.errors import InvalidError, NotFoundError
+from petset.api.errors import InvalidError, NotFoundError, UnavailableError
 from petset.api.kinds import KindInfo, resolve_kind
 from petset.api.meta import Obj
 from petset.cli import tables
@@ -194,6 +194,7 @@ def _watch(
                 print("   ".join(cells).rstrip(), flush=True)
     except KeyboardInterrupt:
         return
+    raise UnavailableError("the watch ended: the daemon closed the stream (did it stop?)")
 
 
 def delete(

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -42,14 +43,17 @@ from starlette.routing import Route
 from petset import __version__
 from petset.api.errors import GoneError, InvalidError, NotFoundError, PetsetError
 from petset.api.kinds import UnknownKindError, kind_info
+from petset.api.loader import Document
+from petset.api.merge import merge_patch
 from petset.api.meta import Obj
+from petset.api.validation import validate_documents
 from petset.server import documents, ops, pods
 from petset.server.wiring import Components
 
 # A manifest is at most 3 MiB (the loader says why); leave room for JSON escaping.
 MAX_BODY_BYTES = 16 * 1024 * 1024
 # A watch re-arms this often so that a thread whose client went away is freed.
-WATCH_CHUNK_SECONDS = 5.0
+WATCH_CHUNK_SECONDS = 1.0
 
 
 def status_body(err: PetsetError) -> dict[str, Any]:
@@ -156,8 +160,19 @@ async def patch_object(request: Request) -> Response:
     body = await request.json()
     if not isinstance(body, dict):
         raise InvalidError('a merge patch must be a JSON object, e.g. {"spec": {"replicas": 3}}')
-    obj = await run_in_threadpool(comps(request).cluster.patch, kind, name, ns, body)
+    obj = await run_in_threadpool(patch_checked, comps(request).cluster, kind, name, ns, body)
     return JSONResponse(obj)
+
+
+def patch_checked(cluster: Any, kind: str, name: str, ns: str, patch: Obj) -> Obj:
+    """A user's patch is input like any other: the patched object must still be
+    valid, or nothing changes."""
+    current = cluster.get(kind, name, ns)
+    merged = merge_patch(current, patch)
+    validate_documents([Document(f"patch of {kind}/{name}", 0, merged)])
+    merged_rv = {"metadata": {"resourceVersion": current["metadata"]["resourceVersion"]}}
+    result: Obj = cluster.patch(kind, name, ns, merge_patch(patch, merged_rv))
+    return result
 
 
 async def delete_object(request: Request) -> Response:
@@ -178,12 +193,17 @@ def watch_lines(
     resource_version: str | None,
     label_selector: str | None,
     timeout: float | None,
+    stopping: threading.Event,
 ) -> Iterator[bytes]:
-    """NDJSON watch events, re-armed in chunks from the last version seen."""
+    """NDJSON watch events, re-armed in chunks from the last version seen.
+
+    An idle chunk yields an empty line: it hands control back to the server, which
+    ends the stream there when the client has gone or the daemon is stopping.
+    """
     deadline = None if timeout is None else time.monotonic() + timeout
     rv = resource_version
     try:
-        while True:
+        while not stopping.is_set():
             chunk = WATCH_CHUNK_SECONDS
             if deadline is not None:
                 chunk = min(chunk, deadline - time.monotonic())
@@ -195,6 +215,7 @@ def watch_lines(
                 rv = ev.resource_version
                 line = {"type": ev.type, "object": ev.object, "resourceVersion": rv}
                 yield json.dumps(line).encode() + b"\n"
+            yield b"\n"
     except (GoneError, InvalidError, NotFoundError) as err:
         yield json.dumps({"type": "ERROR", "object": status_body(err)}).encode() + b"\n"
 
@@ -211,6 +232,7 @@ async def watch(request: Request) -> Response:
         resource_version=q.get("resourceVersion") or None,
         label_selector=q.get("labelSelector"),
         timeout=timeout,
+        stopping=comps(request).stopping,
     )
     return StreamingResponse(lines, media_type="application/x-ndjson")
 

@@ -20,6 +20,7 @@ import os
 import secrets
 import signal
 import socket
+import threading
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
@@ -132,11 +133,12 @@ def _config(app: Any) -> uvicorn.Config:
     )
 
 
-async def _serve_api(listeners: list[tuple[Any, socket.socket]]) -> None:
+async def _serve_api(listeners: list[tuple[Any, socket.socket]], stopping: threading.Event) -> None:
     servers = [(_Server(_config(app)), sock) for app, sock in listeners]
     loop = asyncio.get_running_loop()
 
     def stop() -> None:
+        stopping.set()  # open streams end now instead of holding the shutdown
         for server, _ in servers:
             server.should_exit = True
 
@@ -168,7 +170,7 @@ def serve(settings: Settings) -> int:
             listeners.append((TokenAuth(app, ensure_token(settings)), _tcp_socket(*tcp)))
             logger.info("listening on tcp", extra={"address": f"{tcp[0]}:{tcp[1]}"})
         logger.info("daemon ready", extra={"socket": str(settings.socket_path)})
-        asyncio.run(_serve_api(listeners))
+        asyncio.run(_serve_api(listeners, comps.stopping))
         logger.info("daemon stopping")
     except Exception:
         logger.exception("daemon failed")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -43,6 +44,8 @@ class Components:
     node: Node | None = None  # logs -f, interactive exec, pod shutdown
     services: list[tuple[str, Service]] = field(default_factory=list)
     logger: logging.Logger = field(default_factory=lambda: logging.getLogger("petset"))
+    # Set when shutdown begins: streams (watch) end at their next chunk.
+    stopping: threading.Event = field(default_factory=threading.Event)
 
     def start(self) -> None:
         for name, svc in self.services:
@@ -50,6 +53,7 @@ class Components:
             self.logger.info("started %s", name, extra={"part": name})
 
     def stop(self) -> None:
+        self.stopping.set()
         for name, svc in self.services:
             try:
                 svc.stop()
