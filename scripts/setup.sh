@@ -38,5 +38,5 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]' 2>&1 \
   | grep -v "is ignored: it is neither a file nor a directory" || true
-.venv/bin/petset version >/dev/null
+.venv/bin/petset version --client >/dev/null  # --client: setup must not start a daemon
 echo "setup: ready (.venv/bin/petset)"
