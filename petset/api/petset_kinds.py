@@ -19,6 +19,7 @@ from pydantic import (
     Field,
     ValidationError,
     WithJsonSchema,
+    model_validator,
 )
 from pydantic.alias_generators import to_camel
 
@@ -110,8 +111,92 @@ class BackupRef(_Model):
     name: str = Field(min_length=1, description="Name of a Backup in the same namespace.")
 
 
+def _gtid(value: str) -> str:
+    for part in value.split(","):
+        bits = part.strip().split("-")
+        if len(bits) != 3 or not all(b.isdigit() for b in bits):
+            raise ValueError(
+                f"{value!r} is not a GTID position; use domain-server-seq, e.g. 0-100-42"
+            )
+    return value
+
+
+def _timestamp(value: str) -> str:
+    import re
+
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", value):
+        raise ValueError(f"{value!r} is not a UTC timestamp; use e.g. 2030-01-31T12:00:00Z")
+    return value
+
+
+class PointInTime(_Model):
+    """Where a point-in-time restore stops: one of timestamp (exclusive: the
+    last transaction replayed committed before it) or gtid (inclusive)."""
+
+    timestamp: Annotated[str, AfterValidator(_timestamp)] | None = Field(
+        default=None, description="Replay binlogs up to this UTC time (exclusive)."
+    )
+    gtid: Annotated[str, AfterValidator(_gtid)] | None = Field(
+        default=None, description="Replay binlogs up to and including this GTID."
+    )
+    cluster: str | None = Field(
+        default=None,
+        description="Source cluster whose newest Backup before the point is the base "
+        "(default: the cluster of bootstrap.fromBackup).",
+    )
+
+    @model_validator(mode="after")
+    def _one_target(self) -> PointInTime:
+        if (self.timestamp is None) == (self.gtid is None):
+            raise ValueError("give exactly one of timestamp and gtid")
+        return self
+
+
 class BootstrapSpec(_Model):
     from_backup: BackupRef | None = Field(default=None, description="Restore this Backup first.")
+    point_in_time: PointInTime | None = Field(
+        default=None, description="Then replay archived binlogs up to this point."
+    )
+
+    @model_validator(mode="after")
+    def _has_base(self) -> BootstrapSpec:
+        if self.from_backup is None and (
+            self.point_in_time is None or not self.point_in_time.cluster
+        ):
+            raise ValueError(
+                "name a base: fromBackup.name, or pointInTime.cluster (its newest Backup "
+                "before the point is used)"
+            )
+        return self
+
+
+class BinlogArchiveSpec(_Model):
+    enabled: bool = Field(
+        default=False,
+        description="Archive the primary's binlogs continuously into the backup store "
+        "(point-in-time recovery).",
+    )
+
+
+# my.cnf parameters petset manages itself: replication and failover depend on them.
+MYSQL_RESERVED_PARAMETERS = frozenset(
+    {
+        "server_id", "bind_address", "port", "datadir", "socket", "log_bin",
+        "log_slave_updates", "gtid_strict_mode", "report_host", "read_only",
+        "rpl_semi_sync_master_enabled", "rpl_semi_sync_slave_enabled",
+        "rpl_semi_sync_master_wait_point", "init_rpl_role", "pid_file",
+    }
+)  # fmt: skip
+
+
+def _mycnf(params: dict[str, str | int | float | bool]) -> dict[str, str | int | float | bool]:
+    reserved = sorted(k for k in params if k.replace("-", "_") in MYSQL_RESERVED_PARAMETERS)
+    if reserved:
+        raise ValueError(
+            f"{', '.join(reserved)}: managed by petset (replication and failover depend on "
+            "it); remove it from spec.config"
+        )
+    return params
 
 
 class MySQLClusterSpec(_Model):
@@ -121,7 +206,9 @@ class MySQLClusterSpec(_Model):
     version: str | None = Field(default=None, description="Server version, e.g. 10.11.")
     image: str | None = Field(default=None, description="Server image (Kubernetes backend).")
     storage: StorageSpec = Field(default_factory=StorageSpec)
-    config: MyCnf = Field(default_factory=dict, description="my.cnf [mysqld] parameters.")
+    config: Annotated[MyCnf, AfterValidator(_mycnf)] = Field(
+        default_factory=dict, description="my.cnf [mysqld] parameters."
+    )
     semi_sync: bool = Field(default=True, description="Semi-synchronous replication (AFTER_SYNC).")
     semi_sync_timeout_ms: int = Field(default=3000, ge=0, le=3_600_000)
     credentials_secret: str | None = Field(
@@ -133,10 +220,18 @@ class MySQLClusterSpec(_Model):
     )
     bootstrap: BootstrapSpec | None = None
     backup_store: StorageSpec | None = Field(default=None, description="Volume that holds backups.")
+    binlog_archive: BinlogArchiveSpec | None = Field(
+        default=None, description="Continuous binlog archiving for point-in-time recovery."
+    )
 
 
 class BackupSpec(_Model):
     cluster: str = Field(min_length=1, description="The MySQLCluster to back up.")
+    source: str | None = Field(
+        default=None,
+        description="Member to back up from (default: a healthy replica, the primary only "
+        "when no replica is healthy).",
+    )
 
 
 class BackupScheduleSpec(_Model):

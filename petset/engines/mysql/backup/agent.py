@@ -29,14 +29,17 @@ def valid_id(backup_id: str) -> bool:
     return bool(_ID.match(backup_id))
 
 
-def backup_args(
-    *, host: str, user: str, password: str, replica: bool, lsndir: Path
-) -> list[str]:
+def backup_args(*, host: str, user: str, password: str, replica: bool, lsndir: Path) -> list[str]:
     args = [
-        "mariadb-backup", "--backup", "--stream=xbstream", "--target-dir=/tmp",
-        f"--extra-lsndir={lsndir}", f"--host={host}", f"--user={user}",
+        "mariadb-backup",
+        "--backup",
+        "--stream=xbstream",
+        "--target-dir=/tmp",
+        f"--extra-lsndir={lsndir}",
+        f"--host={host}",
+        f"--user={user}",
         f"--password={password}",
-    ]  # fmt: skip
+    ]
     if replica:
         # a consistent point with the SQL thread stopped; its position is recorded
         args += ["--slave-info", "--safe-slave-backup"]
@@ -44,9 +47,14 @@ def backup_args(
 
 
 def stream_backup(
-    write: Callable[[bytes], object], *, host: str, user: str, password: str, replica: bool,
+    write: Callable[[bytes], object],
+    *,
+    host: str,
+    user: str,
+    password: str,
+    replica: bool,
     backup_id: str,
-) -> int:  # fmt: skip
+) -> int:
     """Run mariadb-backup, hand its stream to `write`; returns its exit code."""
     lsndir = INFO_ROOT / backup_id
     shutil.rmtree(lsndir, ignore_errors=True)

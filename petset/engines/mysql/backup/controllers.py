@@ -48,10 +48,15 @@ def _finish(cluster: Cluster, runner: BackupRunner, obj: Obj, job: BackupJob, no
     if job.error is not None:
         msg = f"backup from {job.source.member} failed: {job.error}"
         _set_status(
-            cluster, obj,
-            {"phase": "Failed", "message": msg, "completionTime": rfc3339(now),
-             "durationSeconds": took},
-        )  # fmt: skip
+            cluster,
+            obj,
+            {
+                "phase": "Failed",
+                "message": msg,
+                "completionTime": rfc3339(now),
+                "durationSeconds": took,
+            },
+        )
         cluster.record_event(obj, type="Warning", reason="BackupFailed", message=msg)
         runner.forget(obj["metadata"]["uid"])
         return msg
@@ -99,10 +104,12 @@ def _start(cluster: Cluster, runner: BackupRunner, obj: Obj, now: float) -> Resu
             _set_status(cluster, obj, {"phase": "Failed", "message": msg})
             return Result(msg)
         cluster.record_event(
-            obj, type="Warning", reason="BackupRestarted",
+            obj,
+            type="Warning",
+            reason="BackupRestarted",
             message="the daemon restarted while this backup streamed; the partial stream was "
             f"discarded, starting again (attempt {attempts + 1} of {MAX_ATTEMPTS})",
-        )  # fmt: skip
+        )
     try:
         source_cluster = cluster.get("MySQLCluster", spec["cluster"], ns)
     except NotFoundError:
@@ -115,14 +122,22 @@ def _start(cluster: Cluster, runner: BackupRunner, obj: Obj, now: float) -> Resu
         return _pending(cluster, obj, source, 2)
     job = runner.start(obj["metadata"]["uid"], store_key(obj), source)
     _set_status(
-        cluster, obj,
-        {"phase": "Running", "attempts": attempts + 1, "startTime": rfc3339(job.started),
-         "source": {"member": source.member, "role": source.role},
-         "clusterSpec": source_cluster.get("spec") or {}, "progress": {"bytes": 0},
-         "message": f"streaming {source.message}"},
-    )  # fmt: skip
+        cluster,
+        obj,
+        {
+            "phase": "Running",
+            "attempts": attempts + 1,
+            "startTime": rfc3339(job.started),
+            "source": {"member": source.member, "role": source.role},
+            "clusterSpec": source_cluster.get("spec") or {},
+            "progress": {"bytes": 0},
+            "message": f"streaming {source.message}",
+        },
+    )
     if source.role == "primary":
-        cluster.record_event(obj, type="Warning", reason="BackupFromPrimary", message=source.message)
+        cluster.record_event(
+            obj, type="Warning", reason="BackupFromPrimary", message=source.message
+        )
     else:
         cluster.record_event(obj, type="Normal", reason="BackupStarted", message=source.message)
     return Result(f"started backup {source.message}", requeue_after=POLL)
@@ -145,8 +160,12 @@ def _delete(cluster: Cluster, runner: BackupRunner, obj: Obj) -> Result:
     runner.store.delete(store_key(obj))
     left = [f for f in obj["metadata"].get("finalizers") or [] if f != FINALIZER]
     md = obj["metadata"]
-    cluster.patch("Backup", md["name"], md.get("namespace") or "default",
-                  {"metadata": {"finalizers": left or None}})  # fmt: skip
+    cluster.patch(
+        "Backup",
+        md["name"],
+        md.get("namespace") or "default",
+        {"metadata": {"finalizers": left or None}},
+    )
     return Result("deleted the backup's data")
 
 
@@ -163,7 +182,10 @@ def reconcile_backup(
         return _delete(cluster, runner, obj) if FINALIZER in finalizers else Result("deleting")
     if FINALIZER not in finalizers:
         obj = cluster.patch(
-            "Backup", key.name, key.namespace, {"metadata": {"finalizers": [*finalizers, FINALIZER]}}
+            "Backup",
+            key.name,
+            key.namespace,
+            {"metadata": {"finalizers": [*finalizers, FINALIZER]}},
         )
     phase = (obj.get("status") or {}).get("phase", "Pending")
     if phase in ("Completed", "Failed"):
@@ -179,9 +201,10 @@ def reconcile_backup(
     job.reported = now
     took = max(now - job.started, 0.001)
     _set_status(
-        cluster, obj,
+        cluster,
+        obj,
         {"progress": {"bytes": job.bytes, "bytesPerSecond": int(job.bytes / took)}},
-    )  # fmt: skip
+    )
     return Result(f"streaming: {job.bytes} bytes", requeue_after=POLL)
 
 

@@ -50,9 +50,11 @@ class Plan:
 
 def _finished_at(b: Obj) -> float:
     st = b.get("status") or {}
-    return parse_time(st.get("completionTime")) or parse_time(
-        b["metadata"].get("creationTimestamp")
-    ) or 0.0
+    return (
+        parse_time(st.get("completionTime"))
+        or parse_time(b["metadata"].get("creationTimestamp"))
+        or 0.0
+    )
 
 
 def retention(spec: dict[str, Any], backups: list[Obj], now: float) -> list[str]:
@@ -109,7 +111,9 @@ def reconcile_schedule(cluster: Cluster, key: ObjectKey, *, clock: Callable[[], 
     now = clock()
     backups = [
         b
-        for b in cluster.list("Backup", key.namespace, label_selector=f"{SCHEDULE_LABEL}={key.name}")
+        for b in cluster.list(
+            "Backup", key.namespace, label_selector=f"{SCHEDULE_LABEL}={key.name}"
+        )
         if not b["metadata"].get("deletionTimestamp")
     ]
     p = plan(sched, backups, now)

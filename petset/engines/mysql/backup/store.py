@@ -48,7 +48,7 @@ class BackupStore(ABC):
       and makes the data visible under `key` only when the stream ended
       cleanly: a reader never sees a partial backup. A failed or interrupted
       put leaves nothing under `key` (a retry simply puts again).
-    * `put_metadata` stores a JSON document beside the data; `list` returns the
+    * `put_metadata` stores a JSON document beside the data; `keys` returns the
       keys that have metadata (a backup is listed only once it is described).
     * `delete` removes data and metadata; deleting a missing key is not an error.
     * `open` raises FileNotFoundError for a missing key.
@@ -71,7 +71,7 @@ class BackupStore(ABC):
         """FileNotFoundError when the backup has no metadata."""
 
     @abstractmethod
-    def list(self, prefix: str = "") -> list[str]: ...
+    def keys(self, prefix: str = "") -> list[str]: ...
 
     @abstractmethod
     def delete(self, key: str) -> None: ...
@@ -152,7 +152,7 @@ class LocalDirectoryStore(BackupStore):
             raise ValueError(f"{key}: metadata is not an object")
         return doc
 
-    def list(self, prefix: str = "") -> list[str]:
+    def keys(self, prefix: str = "") -> list[str]:
         if not self.root.is_dir():
             return []
         keys = [str(p.parent.relative_to(self.root)) for p in self.root.glob(f"*/*/{self.META}")]
