@@ -49,6 +49,10 @@ async def _body(request: Request) -> dict[str, Any]:
 def scale_object(comps: Components, kind: str, ns: str, name: str, replicas: Any) -> Obj:
     if isinstance(replicas, bool) or not isinstance(replicas, int):
         raise InvalidError(f"--replicas {replicas!r}: must be an integer >= 0")
+    if not kind_info(kind).builtin:
+        from petset.server.app import patch_checked
+
+        return patch_checked(comps.cluster, kind, name, ns, {"spec": {"replicas": replicas}})
     return sts_rollout.scale(comps.cluster, kind, ns, name, replicas)
 
 

@@ -114,7 +114,7 @@ def _parse_ts(text: str | None) -> float | None:
 
 
 def observe_members(
-    cluster: Cluster, obj: Obj, spec: MySQLClusterSpec, creds: Members, now: float
+    cluster: Cluster, obj: Obj, replicas: int, creds: Members, now: float
 ) -> tuple[list[MemberView], dict[str, Obj]]:
     ns = obj["metadata"]["namespace"]
     name = name_of(obj)
@@ -122,7 +122,7 @@ def observe_members(
         name_of(p): p for p in cluster.list("Pod", ns, label_selector=f"{CLUSTER_LABEL}={name}")
     }
     previous = {m["name"]: m for m in (obj.get("status") or {}).get("members") or []}
-    names = [f"{name}-{i}" for i in range(spec.replicas)]
+    names = [f"{name}-{i}" for i in range(replicas)]
     names += sorted(set(pods) - set(names))
 
     def look(member: str) -> MemberView:
@@ -298,10 +298,16 @@ def reconcile(cluster: Cluster, key: ObjectKey, *, ctx: RenderContext) -> Result
     spec = parse_mysqlcluster(obj).spec
     status = dict(obj.get("status") or {})
     creds = ensure_credentials(cluster, obj, spec)
-    for desired in render_all(obj, spec, ctx, initialized=bool(status.get("initialized"))):
+    # Scale in never removes the primary: the set keeps its ordinal until a
+    # switchover moved the primary below the new size.
+    primary = status.get("primary")
+    members = max(spec.replicas, int(primary.rsplit("-", 1)[1]) + 1 if primary else 0)
+    for desired in render_all(
+        obj, spec, ctx, initialized=bool(status.get("initialized")), members=members
+    ):
         ensure_object(cluster, desired)
     now = time.time()
-    views, _pods = observe_members(cluster, obj, spec, creds, now)
+    views, _pods = observe_members(cluster, obj, members, creds, now)
     annotations = obj["metadata"].get("annotations") or {}
     snap = Snapshot(
         members=tuple(views),
@@ -312,6 +318,7 @@ def reconcile(cluster: Cluster, key: ObjectKey, *, ctx: RenderContext) -> Result
         forced_candidate=annotations.get(FORCE_ANNOTATION),
         switchover_to=annotations.get(SWITCHOVER_ANNOTATION),
         primary_restarts=status.get("primaryRestarts"),
+        keep_below=spec.replicas if members > spec.replicas else None,
     )
     decision = decide(snap)
     changes = act(cluster, obj, decision, views, creds)

@@ -228,7 +228,9 @@ def _pod_spec(cluster: Obj, spec: MySQLClusterSpec, ctx: RenderContext) -> dict[
     }
 
 
-def render_statefulset(cluster: Obj, spec: MySQLClusterSpec, ctx: RenderContext) -> Obj:
+def render_statefulset(
+    cluster: Obj, spec: MySQLClusterSpec, ctx: RenderContext, *, members: int | None = None
+) -> Obj:
     labels = selector_labels(cluster)
     template: dict[str, Any] = {
         "metadata": {"labels": dict(labels)},
@@ -250,7 +252,7 @@ def render_statefulset(cluster: Obj, spec: MySQLClusterSpec, ctx: RenderContext)
         "kind": "StatefulSet",
         "metadata": _meta(cluster, name_of(cluster)),
         "spec": {
-            "replicas": spec.replicas,
+            "replicas": spec.replicas if members is None else members,
             "serviceName": name_of(cluster),
             # members wait for a donor in init-data, so they can start together
             "podManagementPolicy": "Parallel",
@@ -267,11 +269,17 @@ def render_statefulset(cluster: Obj, spec: MySQLClusterSpec, ctx: RenderContext)
 
 
 def render_all(
-    cluster: Obj, spec: MySQLClusterSpec, ctx: RenderContext, *, initialized: bool
+    cluster: Obj,
+    spec: MySQLClusterSpec,
+    ctx: RenderContext,
+    *,
+    initialized: bool,
+    members: int | None = None,
 ) -> list[Obj]:
-    """Everything but the Secret (created once, separately)."""
+    """Everything but the Secret (created once, separately). `members` overrides
+    the StatefulSet's size while a scale-in waits for a switchover."""
     return [
         render_configmap(cluster, spec, initialized=initialized),
         *render_services(cluster, spec),
-        render_statefulset(cluster, spec, ctx),
+        render_statefulset(cluster, spec, ctx, members=members),
     ]

@@ -49,6 +49,8 @@ class Snapshot:
     # restartCount of the primary's mariadbd when petset last saw it serve as primary:
     # a higher count means it died and was restarted in place since.
     primary_restarts: int | None = None
+    # spec.replicas: members at this ordinal or above are being removed (scale in)
+    keep_below: int | None = None
     switchover_to: str | None = None  # `petset mysql switchover [--to]`: a name or "auto"
 
     def member(self, name: str | None) -> MemberView | None:
@@ -187,28 +189,33 @@ def decide(snap: Snapshot) -> Decision:
         return Decision(Label(roles), "updating role labels")
     if snap.switchover_to:
         return _switchover(snap, primary)
+    if snap.keep_below is not None and primary.ordinal >= snap.keep_below:
+        return _switchover(snap, primary, below=snap.keep_below)
     return Decision(Nothing(), f"healthy: {primary.name} is primary", requeue_after=1)
 
 
-def _switchover(snap: Snapshot, primary: MemberView) -> Decision:
+def _switchover(snap: Snapshot, primary: MemberView, *, below: int | None = None) -> Decision:
     """A planned change of primary, only between healthy members: the target
-    must be replicating from the primary right now."""
+    must be replicating from the primary right now. `below`: a scale-in is
+    removing the primary's ordinal, so the target must stay."""
     healthy = [
         m
         for m in snap.members
         if m.name != primary.name
+        and (below is None or m.ordinal < below)
         and m.status is not None
         and m.status.replica is not None
         and m.status.replica.healthy
     ]
-    if snap.switchover_to == primary.name:
+    wanted = snap.switchover_to if below is None else "auto"
+    if wanted == primary.name:
         return Decision(Nothing(), f"switchover: {primary.name} already is the primary")
-    if snap.switchover_to != "auto":
-        target = next((m for m in healthy if m.name == snap.switchover_to), None)
+    if wanted != "auto":
+        target = next((m for m in healthy if m.name == wanted), None)
         if target is None:
             return Decision(
                 Nothing(),
-                f"switchover to {snap.switchover_to} refused: it is not a healthy replica "
+                f"switchover to {wanted} refused: it is not a healthy replica "
                 f"(healthy: {', '.join(m.name for m in healthy) or 'none'})",
                 blocked=True,
                 requeue_after=2,
@@ -219,9 +226,10 @@ def _switchover(snap: Snapshot, primary: MemberView) -> Decision:
         )
     else:
         target = max(healthy, key=lambda m: (sum(g.seq for g in m.position.gtids), -m.ordinal))
+    why = "" if below is None else f" (scaling in to {below} members removes {primary.name})"
     return Decision(
         Switchover(primary.name, target.name),
-        f"switching over from {primary.name} to {target.name}",
+        f"switching over from {primary.name} to {target.name}{why}",
     )
 
 
