@@ -142,3 +142,9 @@ def failover(
     _annotate(name, namespace, FAILOVER, to)
     obj = _wait_for_primary_change(name, namespace, old, FAILOVER, timeout)
     print((obj.get("status") or {}).get("lastFailover") or "done")
+
+
+# backups: `petset mysql backup|backups` (petset/cli/mysql_backup_cmds.py)
+from petset.cli import mysql_backup_cmds  # noqa: E402
+
+mysql_backup_cmds.register(mysql_app)

@@ -294,6 +294,8 @@ def restore(env: Env, request: backup_restore.RestoreRequest) -> str:
 def cmd_init_data(env: Env, *, poll: float = 2.0) -> int:
     if has_data(env.datadir):
         log(f"{env.datadir} has data: keeping it")
+        if os.environ.get("RESTORE_STORE"):
+            log("spec.bootstrap is ignored: a restore never overwrites existing data")
         return 0
     waited = False
     while True:

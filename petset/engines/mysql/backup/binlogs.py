@@ -159,3 +159,30 @@ class BinlogArchiver:
             self._synced[f.name] = size
             put += 1
         return put
+
+
+class Archivers:
+    """The running archivers, one per cluster (keyed `<namespace>/<cluster>`)."""
+
+    def __init__(self, store: BackupStore, staging_root: Path) -> None:
+        self.store, self.staging_root = store, staging_root
+        self._running: dict[str, BinlogArchiver] = {}
+        self._lock = threading.Lock()
+
+    def get(self, archive: str) -> BinlogArchiver | None:
+        with self._lock:
+            return self._running.get(archive)
+
+    def stop(self, archive: str) -> BinlogArchiver | None:
+        with self._lock:
+            old = self._running.pop(archive, None)
+        if old is not None:
+            old.stop()
+        return old
+
+    def start(self, archive: str, *, member: str, host: str, creds: sql.Credentials) -> None:
+        staging = self.staging_root / archive.replace("/", "_")
+        arch = BinlogArchiver(self.store, archive, staging, member=member, host=host, creds=creds)
+        with self._lock:
+            self._running[archive] = arch
+        arch.start()

@@ -26,7 +26,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -262,6 +262,8 @@ def restore_into(target: Path, req: RestoreRequest, *, mycnf: Path, users_sql: l
     position the restored data holds."""
     store = open_store(req.store)
     key, meta = choose_base(store, req)
+    if not req.cluster:  # the archive to replay is the base backup's cluster's
+        req = replace(req, cluster=str(meta.get("cluster") or ""))
     extract(store, key, meta, target)
     base = str(meta.get("gtid") or "")
     server = PrivateServer(target, mycnf)
@@ -308,3 +310,35 @@ def users_statements(
             f"GRANT {grant}",
         ]
     return out
+
+
+STORE_MOUNT = "/var/lib/petset-backups"
+
+
+def restore_pod_additions(
+    namespace: str,
+    bootstrap: dict[str, Any] | None,
+    store_host_path: str | None,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """(env, volumes, volumeMounts) the member pods need to restore from
+    `spec.bootstrap` (camelCase dict as in the spec): the store mounted
+    read-only and RESTORE_* variables. Only init-data of ordinal 0 of a cluster
+    that was never initialized acts on them; they stay in the template after
+    (so initializing the cluster does not change the pod template).
+    Locally the store is a hostPath; on Kubernetes it would be a PVC or an
+    S3 URL in RESTORE_STORE (not built yet)."""
+    if not bootstrap or store_host_path is None:
+        return [], [], []
+    pit = bootstrap.get("pointInTime") or {}
+    req = RestoreRequest(
+        store=STORE_MOUNT,
+        namespace=namespace,
+        backup=(bootstrap.get("fromBackup") or {}).get("name"),
+        cluster=pit.get("cluster"),
+        timestamp=pit.get("timestamp"),
+        gtid=pit.get("gtid"),
+    )
+    env = [{"name": k, "value": v} for k, v in req.environ().items()]
+    volume = {"name": "backup-store", "hostPath": {"path": store_host_path, "type": "Directory"}}
+    mount = {"name": "backup-store", "mountPath": STORE_MOUNT, "readOnly": True}
+    return env, [volume], [mount]
