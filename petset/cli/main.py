@@ -42,12 +42,18 @@ def version(
 
 @app.command()
 def demo(
-    keep: bool = typer.Option(True, help="Leave the demo running when done."),
+    web: bool = typer.Option(False, "--web", help="The StatefulSet basics (examples/web) instead."),
+    keep: bool = typer.Option(True, help="With --web: leave the demo running when done."),
 ) -> None:
-    """Apply examples/web and watch its pods come up."""
-    from petset.cli.demo import run_demo
+    """The flagship: a MariaDB cluster that loses its primary and no acknowledged write."""
+    if web:
+        from petset.cli.demo import run_demo
 
-    run_demo(keep=keep)
+        run_demo(keep=keep)
+        return
+    from petset.cli.mysql_demo import run_mysql_demo
+
+    run_mysql_demo()
 
 
 objects.register(app)
