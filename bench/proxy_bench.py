@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, cast
 
 from petset.api.settings import Settings
 from petset.node.proxy import ServiceProxy
@@ -56,7 +57,7 @@ def wait_port(host: str, port: int, timeout: float = 20.0) -> None:
 
 
 @contextmanager
-def proxied(backend: tuple[str, int]) -> Iterator[tuple[str, int]]:
+def proxied(backend: tuple[str, int], event_loop: str) -> Iterator[tuple[str, int]]:
     """A ServiceProxy with one ClusterIP Service whose only endpoint is `backend`."""
     service_ip = loopback()
     cluster = MemoryCluster()
@@ -69,7 +70,8 @@ def proxied(backend: tuple[str, int]) -> Iterator[tuple[str, int]]:
     cluster.create(
         {"kind": "Endpoints", "metadata": {"name": "s", "namespace": "b"}, "subsets": [subset]}
     )
-    proxy = ServiceProxy(Settings(), cluster, logger=logging.getLogger("bench"))
+    loop = cast(Any, event_loop)
+    proxy = ServiceProxy(Settings(), cluster, logger=logging.getLogger("bench"), event_loop=loop)
     proxy.start()
     try:
         yield service_ip, 7000
@@ -153,16 +155,16 @@ def sysbench_run(test: str, threads: int, seconds: int) -> Run:
     return run
 
 
-def compare(name: str, backend: tuple[str, int], run: Run) -> None:
+def compare(name: str, backend: tuple[str, int], run: Run, event_loop: str) -> None:
     """A-B-B-A: direct, proxy, proxy, direct; prints the means and the proxy/direct ratio."""
     results: dict[str, list[dict[str, float]]] = {"direct": [], "proxy": []}
-    with proxied(backend) as front:
+    with proxied(backend, event_loop) as front:
         for which in ("direct", "proxy", "proxy", "direct"):
             results[which].append(run(*(backend if which == "direct" else front)))
     mean = {w: {k: sum(r[k] for r in rs) / len(rs) for k in rs[0]} for w, rs in results.items()}
     d, p = mean["direct"], mean["proxy"]
     print(
-        f"{name:34s} direct {d['rps']:9.0f} req/s p50 {d['p50_ms']:.3f} ms | "
+        f"{name:38s} direct {d['rps']:9.0f} req/s p50 {d['p50_ms']:.3f} ms | "
         f"proxy {p['rps']:9.0f} req/s p50 {p['p50_ms']:.3f} ms | ratio {p['rps'] / d['rps']:.2f}"
     )
 
@@ -171,11 +173,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workload", choices=["redis", "mariadb", "all"], default="all")
     parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--event-loop", choices=["asyncio", "uvloop"], default="asyncio")
     args = parser.parse_args()
     if args.workload in ("redis", "all") and shutil.which("redis-server"):
         with redis_server() as backend:
             for clients in (1, 16):
-                compare(f"redis GET, {clients} client(s)", backend, redis_run(clients, 20000))
+                compare(
+                    f"redis GET, {clients} client(s)",
+                    backend,
+                    redis_run(clients, 20000),
+                    args.event_loop,
+                )
     if args.workload in ("mariadb", "all") and shutil.which("mariadbd"):
         with mariadb_server() as backend:
             for test, threads in (
@@ -184,7 +192,7 @@ def main() -> None:
                 ("oltp_read_only", 4),
             ):
                 run = sysbench_run(test, threads, args.seconds)
-                compare(f"mariadb {test}, {threads} thread(s)", backend, run)
+                compare(f"mariadb {test}, {threads} thread(s)", backend, run, args.event_loop)
 
 
 if __name__ == "__main__":

@@ -41,8 +41,10 @@ class Setup:
     cluster_ip: str
 
 
-@pytest.fixture
-def setup(tmp_path: Path) -> Iterator[Setup]:
+@pytest.fixture(params=["asyncio", "uvloop"])
+def setup(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Setup]:
+    if request.param == "uvloop":
+        pytest.importorskip("uvloop")
     base = f"127.{random.randint(100, 250)}.{random.randint(0, 255)}"
     settings = Settings(home=tmp_path, service_cidr=f"{base}.0/24")
     cluster = MemoryCluster()
@@ -55,7 +57,7 @@ def setup(tmp_path: Path) -> Iterator[Setup]:
             cluster.create(pod(f"mysql-{i}", ip, ready=i != 2, port=port))
         cluster.create(service("mysql", headless=False, port=3306))
         reconcile_all(cluster, settings)
-        proxy = ServiceProxy(settings, cluster, logger=LOG)
+        proxy = ServiceProxy(settings, cluster, logger=LOG, event_loop=request.param)
         proxy.start()
         try:
             ip = cluster.get("Service", "mysql", "db")["spec"]["clusterIP"]
@@ -86,6 +88,12 @@ def members_seen(s: Setup, n: int = 12) -> set[str]:
 def test_forwards_to_ready_endpoints_only_and_round_robin(setup: Setup) -> None:
     assert setup.proxy.listening() == {(setup.cluster_ip, 3306)}
     assert members_seen(setup) == {"mysql-0", "mysql-1"}
+    # The client speaks first, before the proxy has reached a backend (as Redis clients do).
+    with socket.create_connection((setup.cluster_ip, 3306), timeout=2) as early:
+        early.sendall(b"hello\n")
+        reader = early.makefile("rb")
+        assert reader.readline().startswith(b"mysql-")
+        assert reader.readline() == b"hello\n"
     conn, _ = connect(setup)
     with conn:
         payload = bytes(range(256)) * 4096  # 1 MiB both ways
