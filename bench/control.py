@@ -137,8 +137,16 @@ def idle_clusters(report: Report, quick: bool) -> None:
         pid = d.pid()
         assert pid is not None
         peak, mean, cpu = idle_usage(pid, 20 if quick else 60)
-        report.add(Metric("idle daemon RSS, 3x3 MySQL (max)", peak, "MB", goal="<= 80 MB",
-                          met=peak <= 80, note=f"mean {mean:.1f} MB"))  # fmt: skip
+        report.add(
+            Metric(
+                "idle daemon RSS, 3x3 MySQL (max)",
+                peak,
+                "MB",
+                goal="<= 80 MB",
+                met=peak <= 80,
+                note=f"mean {mean:.1f} MB",
+            )
+        )
         report.add(Metric("idle daemon CPU, 3x3 MySQL", cpu, "%", goal="<= 1 %", met=cpu <= 1))
 
 
@@ -165,14 +173,22 @@ def hundred_members(report: Report, quick: bool) -> None:
                 report.details["ready_at_timeout"] = ready_pods(d)
             stop.set()
             sampler.join(30)
-            report.add(Metric("100 members: apply to all Ready", secs, "s", goal="<= 60 s",
-                              met=secs is not None and secs <= 60))  # fmt: skip
+            report.add(
+                Metric(
+                    "100 members: apply to all Ready",
+                    secs,
+                    "s",
+                    goal="<= 60 s",
+                    met=secs is not None and secs <= 60,
+                )
+            )
             time.sleep(2)
             rest = list_latencies(d, 100 if quick else 300)
         p50, p99 = percentile(rest, 50), percentile(rest, 99)
         report.add(Metric("API list 100 pods p50 (5 watchers)", p50, "ms"))
-        report.add(Metric("API list 100 pods p99 (5 watchers)", p99, "ms", goal="<= 50 ms",
-                          met=p99 <= 50))  # fmt: skip
+        report.add(
+            Metric("API list 100 pods p99 (5 watchers)", p99, "ms", goal="<= 50 ms", met=p99 <= 50)
+        )
         if during:
             note = f"p50 {median(during):.1f} ms, {len(during)} requests"
             p99_during = percentile(during, 99)

@@ -62,8 +62,9 @@ def parse(out: str) -> dict[str, float]:
     return result
 
 
-def compare(direct: Endpoint, proxied: Endpoint, test: str, threads: int, rounds: int,
-            seconds: int) -> dict[str, list[dict[str, float]]]:  # fmt: skip
+def compare(
+    direct: Endpoint, proxied: Endpoint, test: str, threads: int, rounds: int, seconds: int
+) -> dict[str, list[dict[str, float]]]:
     runs: dict[str, list[dict[str, float]]] = {"direct": [], "proxied": []}
     for _ in range(rounds):
         for which in ("direct", "proxied", "proxied", "direct"):
@@ -94,8 +95,16 @@ def run(*, quick: bool = False) -> Report:
             report.details[test] = runs
             d_qps = median([r["qps"] for r in runs["direct"]])
             p_qps = median([r["qps"] for r in runs["proxied"]])
-            report.add(Metric(f"{test} {threads} thr QPS", p_qps, "q/s", baseline=d_qps,
-                              goal=">= 0.9x", met=p_qps / d_qps >= 0.9))  # fmt: skip
+            report.add(
+                Metric(
+                    f"{test} {threads} thr QPS",
+                    p_qps,
+                    "q/s",
+                    baseline=d_qps,
+                    goal=">= 0.9x",
+                    met=p_qps / d_qps >= 0.9,
+                )
+            )
             for p in ("p50_ms", "p95_ms", "p99_ms"):
                 dv = median([r.get(p, 0.0) for r in runs["direct"]])
                 pv = median([r.get(p, 0.0) for r in runs["proxied"]])
