@@ -18,6 +18,7 @@ import csv
 import io
 import logging
 import random
+import resource
 import shutil
 import socket
 import subprocess
@@ -96,7 +97,7 @@ def redis_run(clients: int, requests: int) -> Run:
         cmd += ["-n", str(requests), "-t", "get", "--csv"]
         out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
         row = next(iter(csv.DictReader(io.StringIO(out))))
-        return {"rps": float(row["rps"]), "p50_ms": float(row["p50_latency_ms"])}
+        return {"rps": float(row["rps"]), "p50_ms": float(row["p50_latency_ms"]), "n": requests}
 
     return run
 
@@ -141,16 +142,16 @@ def sysbench(test: str, host: str, port: int, verb: str, threads: int, seconds: 
 def sysbench_run(test: str, threads: int, seconds: int) -> Run:
     def run(host: str, port: int) -> dict[str, float]:
         out = sysbench(test, host, port, "run", threads, seconds)
-        tps = rps = p50 = 0.0
+        tps = rps = p50 = n = 0.0
         for line in out.splitlines():
             words = line.split()
             if line.strip().startswith("transactions:"):
                 tps = float(words[2].strip("("))
             elif line.strip().startswith("queries:"):
-                rps = float(words[2].strip("("))
+                n, rps = float(words[1]), float(words[2].strip("("))
             elif line.strip().startswith("50th percentile:"):
                 p50 = float(words[-1])
-        return {"rps": rps, "tps": tps, "p50_ms": p50}
+        return {"rps": rps, "tps": tps, "p50_ms": p50, "n": n}
 
     return run
 
@@ -160,13 +161,23 @@ def compare(name: str, backend: tuple[str, int], run: Run, event_loop: str) -> N
     results: dict[str, list[dict[str, float]]] = {"direct": [], "proxy": []}
     with proxied(backend, event_loop) as front:
         for which in ("direct", "proxy", "proxy", "direct"):
-            results[which].append(run(*(backend if which == "direct" else front)))
+            cpu = cpu_seconds()
+            result = run(*(backend if which == "direct" else front))
+            # This process only runs the proxy: its CPU time is the proxy's cost.
+            result["cpu_us"] = (cpu_seconds() - cpu) / max(result["n"], 1) * 1e6
+            results[which].append(result)
     mean = {w: {k: sum(r[k] for r in rs) / len(rs) for k in rs[0]} for w, rs in results.items()}
     d, p = mean["direct"], mean["proxy"]
     print(
         f"{name:38s} direct {d['rps']:9.0f} req/s p50 {d['p50_ms']:.3f} ms | "
         f"proxy {p['rps']:9.0f} req/s p50 {p['p50_ms']:.3f} ms | ratio {p['rps'] / d['rps']:.2f}"
+        f" | proxy CPU {p['cpu_us']:.0f} us/req"
     )
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
