@@ -55,7 +55,8 @@ def one_fault(ha: HA, writer: Writer, sig: int, runs: Runs, label: str) -> bool:
     finally:
         if sig == signal.SIGSTOP and alive(pid):
             kill_pid(pid, signal.SIGCONT)
-    rto = unavailability(writer.ops, fault_at)
+    time.sleep(1.5)  # writes flowing again: the window closes after a few more
+    rto = unavailability(writer.ops, fault_at, time.monotonic())
     if rto is not None:
         runs.rto.append(rto)
     try:

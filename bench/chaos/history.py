@@ -125,14 +125,18 @@ def acked(ops: list[Op]) -> list[Op]:
     return [o for o in ops if o.outcome == "ok"]
 
 
-def unavailability(ops: list[Op], fault_at: float) -> float | None:
-    """RTO: from the last acknowledged write before `fault_at` to the first one after it."""
-    ok = acked(ops)
-    before = [o.end for o in ok if o.end <= fault_at]
-    after = [o.end for o in ok if o.end > fault_at]
-    if not before or not after:
+def unavailability(ops: list[Op], fault_at: float, until: float) -> float | None:
+    """RTO: the longest gap between consecutive acknowledged writes around the fault.
+
+    Not simply "first ack after `fault_at`": a write acknowledged just before the
+    kill can be recorded a few ms after it. The window starts 2 s before the
+    fault (the writer acknowledges many writes a second) and ends at `until`,
+    once writes flow again; None when writes never resumed in it.
+    """
+    ends = sorted(o.end for o in acked(ops) if fault_at - 2 <= o.end <= until)
+    if not any(e > fault_at for e in ends) or len(ends) < 2:
         return None
-    return min(after) - max(before)
+    return max(b - a for a, b in itertools.pairwise(ends))
 
 
 def longest_gap(ops: list[Op], since: float, until: float) -> float:

@@ -1,0 +1,134 @@
+"""Benchmark 5: clone throughput of a new replica against raw mariadb-backup | mbstream.
+
+A 3-member cluster is loaded with ~200 MB (100 MB in quick mode), then scaled
+by one member (merge patch of MySQLCluster spec.replicas); the new member's
+init-data log says "cloned N MB from DONOR in S s" (stream, extract, prepare).
+The baseline, in the same run and from the same donor: `mariadb-backup
+--backup --stream=xbstream [--slave-info --safe-slave-backup] | mbstream -x`
+then `--prepare`, run by a shell on the host into a directory on the same
+filesystem. Throughput = MB / seconds; goal petset >= 0.8x raw. A-B-B-A.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from bench.harness import Daemon, Metric, Report, daemon, median
+from bench.mysqlkit import (
+    Endpoint,
+    admin_endpoint,
+    app_endpoint,
+    apply_cluster,
+    member_ip,
+    query,
+    service_ip,
+    wait_cluster,
+)
+
+CLONED = re.compile(r"cloned ([\d.]+) MB from ([\d.]+) in ([\d.]+)s")
+
+
+def load(ep: Endpoint, mb: int) -> int:
+    """Fill bench.fill with about `mb` MB by doubling; returns the row count."""
+    query(ep, "CREATE DATABASE IF NOT EXISTS bench")
+    query(
+        ep,
+        "CREATE TABLE IF NOT EXISTS bench.fill "
+        "(id BIGINT AUTO_INCREMENT PRIMARY KEY, pad VARCHAR(1000))",
+    )
+    query(ep, "INSERT INTO bench.fill (pad) SELECT REPEAT(MD5(seq), 31) FROM seq_1_to_1000")
+    rows = 1000
+    while rows * 1100 < mb * 1e6:
+        query(ep, "INSERT INTO bench.fill (pad) SELECT pad FROM bench.fill", timeout=600)
+        rows *= 2
+    return rows
+
+
+def volume_of(d: Daemon, member: str) -> Path:
+    pvc = d.get("PersistentVolumeClaim", f"data-{member}")
+    return d.home / "volumes" / str(pvc["spec"]["volumeName"])
+
+
+def raw_clone(d: Daemon, donor: str, dest: Path) -> tuple[float, float]:
+    """(MB, seconds) of a shell `mariadb-backup | mbstream -x` + prepare from `donor`."""
+    admin = admin_endpoint(d, member_ip(d, donor))
+    shutil.rmtree(dest, ignore_errors=True)
+    dest.mkdir(parents=True)
+    backup = (
+        f"mariadb-backup --backup --stream=xbstream --target-dir={dest} "
+        f"--datadir={volume_of(d, donor)} --host={admin.host} --port=3306 "
+        f"--user={admin.user} --password='{admin.password}' --slave-info --safe-slave-backup"
+    )
+    start = time.monotonic()
+    subprocess.run(f"{backup} 2>/dev/null | mbstream -x -C {dest}", shell=True, check=True)
+    size = sum(f.stat().st_size for f in dest.rglob("*") if f.is_file()) / 1e6
+    subprocess.run(
+        ["mariadb-backup", "--prepare", f"--target-dir={dest}"], check=True, capture_output=True
+    )
+    secs = time.monotonic() - start
+    shutil.rmtree(dest, ignore_errors=True)
+    return size, secs
+
+
+def petset_clone(d: Daemon, replicas: int) -> tuple[float, float, str]:
+    """Scale to `replicas`; (MB, seconds, donor IP) from the new member's clone log line."""
+    with d.http() as c:
+        c.patch(
+            "/v1/objects/MySQLCluster/mysql",
+            params={"namespace": "default"},
+            json={"spec": {"replicas": replicas}},
+        ).raise_for_status()
+    wait_cluster(d, replicas=replicas, timeout=600)
+    log = d.petset("logs", f"mysql-{replicas - 1}", "-c", "init-data")
+    m = CLONED.search(log)
+    if m is None:
+        raise RuntimeError(f"no clone line in mysql-{replicas - 1}'s init-data log: {log[-300:]}")
+    return float(m.group(1)), float(m.group(3)), m.group(2)
+
+
+def run(*, quick: bool = False) -> Report:
+    report = Report("clone")
+    mb = 100 if quick else 200
+    raw: list[float] = []
+    pet: list[float] = []
+    with tempfile.TemporaryDirectory(prefix="bench-clone-") as tmp, daemon(Path(tmp)) as d:
+        d.start()
+        apply_cluster(d, Path(tmp))
+        wait_cluster(d)
+        rows = load(app_endpoint(d, service_ip(d, "mysql-rw")), mb)
+        wait_cluster(d)
+        time.sleep(2)
+        donor = "mysql-1"  # replaced by the donor petset reports once it has cloned
+        order = ["raw", "petset", "raw"] if quick else ["raw", "petset", "petset", "raw"]
+        replicas = 3
+        for which in order:
+            if which == "raw":
+                size, secs = raw_clone(d, donor, Path(tmp) / "raw")
+                raw.append(size / secs)
+            else:
+                replicas += 1
+                size, secs, donor_ip = petset_clone(d, replicas)
+                pet.append(size / secs)
+                donor = next(
+                    f"mysql-{i}" for i in range(replicas) if member_ip(d, f"mysql-{i}") == donor_ip
+                )
+            print(f"  {which}: {size:.0f} MB in {secs:.2f} s from {donor}")
+    ratio = median(pet) / median(raw)
+    report.add(
+        Metric(
+            "clone throughput (median)",
+            median(pet),
+            "MB/s",
+            baseline=median(raw),
+            goal=">= 0.8x",
+            met=ratio >= 0.8,
+            note=f"{rows} rows (~{mb} MB) loaded; raw = host shell pipe from the same donor",
+        )
+    )
+    report.details = {"petset_mb_s": pet, "raw_mb_s": raw}
+    return report
