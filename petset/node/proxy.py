@@ -209,6 +209,7 @@ class ServiceProxy:
         self._servers: dict[Address, asyncio.Server] = {}
         self._next: dict[Address, itertools.count[int]] = {}
         self._all: set[_Pipe] = set()  # open connections
+        self._failed: set[Address] = set()  # listeners that could not bind
         self._sync_lock = asyncio.Lock()  # one sync at a time: _listen awaits
 
     # -- lifecycle (any thread) -------------------------------------------------
@@ -219,6 +220,7 @@ class ServiceProxy:
         if not self._cache.wait_synced(sync_timeout):
             self._log.warning("proxy: the first list of Services took over %.0f s", sync_timeout)
         asyncio.run_coroutine_threadsafe(self._sync(), self._loop).result(sync_timeout)
+        self._loop.call_soon_threadsafe(lambda: self._loop.create_task(self._retry_failed()))
 
     def stop(self) -> None:
         self._cache.stop()
@@ -259,6 +261,13 @@ class ServiceProxy:
             if not self._still_routed(pipe):
                 pipe.close(abort=True)
 
+    async def _retry_failed(self, every: float = 5.0) -> None:
+        """Listeners that failed to bind (a port still held, say) are tried again."""
+        while True:
+            await asyncio.sleep(every)
+            if self._failed:
+                await self._sync()
+
     async def _listen(self, addr: Address) -> None:
         def factory() -> _Side:
             pipe = _Pipe(self, addr)
@@ -270,9 +279,13 @@ class ServiceProxy:
                 factory, addr[0], addr[1], reuse_address=True, backlog=1024
             )
         except OSError as exc:
+            # Retried at every sync; said once (e.g. a user-given clusterIP off loopback).
+            level = logging.DEBUG if addr in self._failed else logging.WARNING
+            self._failed.add(addr)
             service = self._routes[addr].service
-            self._log.warning("proxy: cannot listen on %s:%d for %s: %s", *addr, service, exc)
+            self._log.log(level, "proxy: cannot listen on %s:%d for %s: %s", *addr, service, exc)
             return
+        self._failed.discard(addr)
         self._servers[addr] = server
         self._log.info("proxy: %s on %s:%d", self._routes[addr].service, *addr)
 
@@ -297,6 +310,9 @@ class ServiceProxy:
         self._all.discard(pipe)
 
     async def _shutdown(self) -> None:
+        for task in asyncio.all_tasks():
+            if task is not asyncio.current_task():
+                task.cancel()
         for server in self._servers.values():
             server.close()
         self._servers.clear()

@@ -106,17 +106,19 @@ S((sys.argv[1], int(sys.argv[2])), H).serve_forever()
 
 
 def start_echo(ip: str, port: int, name: str) -> subprocess.Popen[bytes]:
-    """A real process listening on ip:port; the caller stops it by PID."""
-    proc = subprocess.Popen([sys.executable, "-c", ECHO_SERVER, ip, str(port), name])
-    deadline = time.monotonic() + 5
+    """A real process that will listen on ip:port (see wait_listening); stop it by PID."""
+    return subprocess.Popen([sys.executable, "-c", ECHO_SERVER, ip, str(port), name])
+
+
+def wait_listening(ip: str, port: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             socket.create_connection((ip, port), timeout=0.5).close()
-            return proc
+            return
         except OSError:
             time.sleep(0.02)
-    proc.kill()
-    raise AssertionError(f"echo server {name} did not listen on {ip}:{port}")
+    raise AssertionError(f"nothing listens on {ip}:{port}")
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:

@@ -27,6 +27,7 @@ from .netfixtures import (
     set_ready,
     start_echo,
     stop,
+    wait_listening,
 )
 
 pytestmark = pytest.mark.acceptance
@@ -55,6 +56,9 @@ def setup(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Setup]:
             port = free_port(ip)
             procs.append(start_echo(ip, port, f"mysql-{i}"))
             cluster.create(pod(f"mysql-{i}", ip, ready=i != 2, port=port))
+        for p in cluster.list("Pod"):  # the three start in parallel
+            port = p["spec"]["containers"][0]["ports"][0]["containerPort"]
+            wait_listening(p["status"]["podIP"], port)
         cluster.create(service("mysql", headless=False, port=3306))
         reconcile_all(cluster, settings)
         proxy = ServiceProxy(settings, cluster, logger=LOG, event_loop=request.param)
