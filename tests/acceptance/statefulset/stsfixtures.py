@@ -337,6 +337,8 @@ class Tracker:
             terminating = bool(pod["metadata"].get("deletionTimestamp"))
             ready = is_ready(pod)
             old = self._seen.get(pname)
+            if old is not None and old[0] != uid:  # replaced between two polls
+                self.log.append(f"gone {pname}")
             if old is None or old[0] != uid:
                 self.log.append(f"created {pname}")
                 old = (uid, False, False)
