@@ -40,13 +40,14 @@ from petset.engines.mysql.topology import (
     Label,
     MemberView,
     Promote,
+    Reclone,
     Snapshot,
     Switchover,
     choose_candidate,
     decide,
 )
 from petset.runtime.cluster import Cluster
-from petset.runtime.controller import Controller, Result
+from petset.runtime.controller import Controller, Result, TemporaryError
 
 DRAIN_TIMEOUT = 10.0
 FORCE_ANNOTATION = "petset.dev/failover-to"
@@ -161,7 +162,12 @@ def observe_members(
 
 
 def act(
-    cluster: Cluster, obj: Obj, decision: Decision, views: list[MemberView], creds: Members
+    cluster: Cluster,
+    obj: Obj,
+    decision: Decision,
+    views: list[MemberView],
+    creds: Members,
+    member_command: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """Carry out the decision; returns status fields it changed."""
     by_name = {v.name: v for v in views}
@@ -204,7 +210,35 @@ def act(
         return _failover(cluster, obj, action, by_name, creds)
     elif isinstance(action, Switchover):
         return _switchover(cluster, obj, action, by_name, creds)
+    elif isinstance(action, Reclone):
+        _reclone(cluster, obj, action.member, ip(action.member), creds, member_command)
+        cluster.record_event(obj, type="Warning", reason="Recloning", message=decision.message)
     return {}
+
+
+def _reclone(
+    cluster: Cluster,
+    obj: Obj,
+    member: str,
+    addr: str,
+    creds: Members,
+    member_command: tuple[str, ...],
+) -> None:
+    """Stop the member, move its data aside in the volume, recreate its pod:
+    init-data then clones it from a healthy peer and drops the old data."""
+    ns = obj["metadata"]["namespace"]
+    _unlabel(cluster, ns, member)
+    with contextlib.suppress(sql.MemberUnreachable):
+        sql.execute(addr, creds.admin, ["SHUTDOWN"])
+    result = cluster.pod_exec(
+        ns, member, [*member_command, "set-aside"], container="agent", timeout=60
+    )
+    if result.exit_code != 0:
+        raise TemporaryError(
+            f"setting {member}'s data aside failed ({result.exit_code}): "
+            f"{result.stderr.decode(errors='replace')[-300:]}"
+        )
+    cluster.delete("Pod", member, ns, grace_period_seconds=0)
 
 
 def _switchover(
@@ -321,7 +355,7 @@ def reconcile(cluster: Cluster, key: ObjectKey, *, ctx: RenderContext) -> Result
         keep_below=spec.replicas if members > spec.replicas else None,
     )
     decision = decide(snap)
-    changes = act(cluster, obj, decision, views, creds)
+    changes = act(cluster, obj, decision, views, creds, ctx.member_command)
     if changes.get("primary") and snap.forced_candidate:
         cluster.patch(
             "MySQLCluster", key.name, key.namespace,

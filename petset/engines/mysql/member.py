@@ -291,6 +291,30 @@ def restore(env: Env, request: backup_restore.RestoreRequest) -> str:
     return gtid
 
 
+ASIDE_PREFIX = ".petset-aside-"
+
+
+def cmd_set_aside(env: Env) -> int:
+    """Move this member's data aside so that init-data re-clones it; the old
+    data stays in the volume until a clone succeeded (then it is removed)."""
+    if not has_data(env.datadir):
+        log(f"{env.datadir} has no data to set aside")
+        return 0
+    aside = env.datadir / f"{ASIDE_PREFIX}{int(time.time())}"
+    aside.mkdir()
+    for entry in env.datadir.iterdir():
+        if not entry.name.startswith(ASIDE_PREFIX):
+            entry.rename(aside / entry.name)
+    log(f"data set aside in {aside}: the next start re-clones this member")
+    return 0
+
+
+def drop_aside(datadir: Path) -> None:
+    for old in datadir.glob(ASIDE_PREFIX + "*"):
+        shutil.rmtree(old, ignore_errors=True)
+        log(f"removed {old.name}: the clone replaced it")
+
+
 def cmd_init_data(env: Env, *, poll: float = 2.0) -> int:
     if has_data(env.datadir):
         log(f"{env.datadir} has data: keeping it")
@@ -303,6 +327,7 @@ def cmd_init_data(env: Env, *, poll: float = 2.0) -> int:
         donor = choose_donor(statuses)
         if donor:
             clone(env, donor)
+            drop_aside(env.datadir)
             return 0
         if not env.initialized and env.ordinal == 0:
             request = backup_restore.RestoreRequest.from_environ(os.environ)
@@ -414,7 +439,12 @@ def cmd_agent(env: Env) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    verbs = {"config": cmd_config, "init-data": cmd_init_data, "agent": cmd_agent}
+    verbs = {
+        "config": cmd_config,
+        "init-data": cmd_init_data,
+        "agent": cmd_agent,
+        "set-aside": cmd_set_aside,
+    }
     if len(args) != 1 or args[0] not in verbs:
         print(
             f"usage: python -m petset.engines.mysql.member {{{'|'.join(verbs)}}}", file=sys.stderr

@@ -92,6 +92,11 @@ class Promote:
 
 
 @dataclass(frozen=True)
+class Reclone:
+    member: str  # a replica whose data diverged or broke: set it aside, clone again
+
+
+@dataclass(frozen=True)
 class Switchover:
     old: str
     new: str
@@ -102,7 +107,7 @@ class Nothing:
     pass
 
 
-Action = Bootstrap | Attach | Label | Fence | Failover | Promote | Switchover | Nothing
+Action = Bootstrap | Attach | Label | Fence | Failover | Promote | Switchover | Reclone | Nothing
 
 
 @dataclass(frozen=True)
@@ -167,14 +172,18 @@ def decide(snap: Snapshot) -> Decision:
             continue
         assert m.status is not None
         rep = m.status.replica
+        if rep is not None and rep.last_sql_error and not rep.sql_running:
+            return Decision(
+                Reclone(m.name),
+                f"{m.name} stopped replicating ({rep.last_sql_error[:120]}): re-cloning it, "
+                "its old data kept aside until the clone succeeds",
+            )
         if rep is None or rep.source_host != primary.ip or not rep.sql_running:
             if not primary.position.contains(m.status.binlog):
                 return Decision(
-                    Nothing(),
-                    f"{m.name} has transactions {snap.primary} lacks (diverged); "
-                    "it needs a re-clone",
-                    blocked=True,
-                    requeue_after=5,
+                    Reclone(m.name),
+                    f"{m.name} has transactions {snap.primary} lacks (diverged): re-cloning "
+                    "it, its old data kept aside until the clone succeeds",
                 )
             adopt = not m.status.binlog.empty and not m.status.applied.contains(m.status.binlog)
             return Decision(

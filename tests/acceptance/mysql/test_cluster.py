@@ -213,6 +213,46 @@ def test_scale_out_by_clone_and_back_in(db: Db) -> None:
     assert bad.returncode == 1 and "spec.replicas" in bad.stderr
 
 
+def test_broken_replica_is_recloned_automatically(db: Db) -> None:
+    st = db.status()
+    replica = next(m for m in st["members"] if m["role"] == "replica")
+    admin = base64.b64decode(
+        db.env.json("get", "secret", "mysql-credentials")["data"]["admin-password"]
+    ).decode()
+    with db.connect(db.service_ip("mysql-rw")) as c, c.cursor() as cur:
+        cur.execute("CREATE DATABASE IF NOT EXISTS t")
+        cur.execute("CREATE TABLE t.broken (i INT PRIMARY KEY)")
+    wait_until(lambda: db.healthy(), 30, "the table on every member")
+    # A super user writes on the replica (read_only does not stop it): the next
+    # replicated insert of the same key breaks replication there.
+    conn = pymysql.connect(
+        host=replica["ip"], user="petset_admin", password=admin, autocommit=True
+    )
+    with conn, conn.cursor() as cur:
+        cur.execute("INSERT INTO t.broken VALUES (7)")
+    with db.connect(db.service_ip("mysql-rw")) as c, c.cursor() as cur:
+        cur.execute("INSERT INTO t.broken VALUES (7), (8)")
+    wait_until(lambda: "Recloning" in db.env.ok("events", "--for", "mysqlcluster/mysql"), 30,
+               "the re-clone to start")  # fmt: skip
+    wait_until(db.healthy, 120, "the re-cloned replica healthy")
+    log = db.env.ok("logs", replica["name"], "-c", "init-data")
+    assert "cloned" in log and "removed .petset-aside-" in log
+    conn = pymysql.connect(host=replica["ip"], user="petset_admin", password=admin)
+    with conn, conn.cursor() as cur:
+        cur.execute("SELECT i FROM t.broken ORDER BY i")
+        assert [r[0] for r in cur.fetchall()] == [7, 8]
+
+
+def test_full_crash_comes_back_with_every_acknowledged_write(db: Db) -> None:
+    writer = Writer(db, db.service_ip("mysql-rw"), "crash").start()
+    wait_until(lambda: len(writer.acked) > 200, 30, "writes before the crash")
+    db.env.ok("daemon", "stop", "--pods")  # every member down at once, and the daemon
+    writer.stop()
+    db.env.ok("daemon", "start")
+    wait_until(db.healthy, 120, "the cluster back after a full crash")
+    assert writer.missing() == []
+
+
 def test_bad_specs_are_rejected_with_the_field_named(db: Db) -> None:
     bad = db.env.write(
         "bad-mysql.yaml",

@@ -13,6 +13,7 @@ from petset.engines.mysql.topology import (
     MemberView,
     Nothing,
     Promote,
+    Reclone,
     Snapshot,
     Switchover,
     choose_candidate,
@@ -91,7 +92,7 @@ def test_former_primary_rejoins_adopting_its_own_binlog() -> None:
     assert d.action == Attach("db-1", "db-0", adopt_own_binlog=True)
 
 
-def test_diverged_member_is_not_attached() -> None:
+def test_diverged_member_is_recloned_not_attached() -> None:
     members = [
         view(0, status("0-100-12", read_only=False), role_label="primary"),
         view(1, status("0-100-12,0-101-13", "")),
@@ -99,7 +100,7 @@ def test_diverged_member_is_not_attached() -> None:
     # strict mode: domain 0 seq 13 > 12, so db-1 has a transaction db-0 lacks
     members[1] = view(1, status("0-101-13", ""))
     d = decide(snap(members))
-    assert d.blocked and "re-clone" in d.message
+    assert d.action == Reclone("db-1") and "diverged" in d.message
 
 
 def test_roles_are_labelled_when_topology_is_right() -> None:
@@ -189,3 +190,12 @@ def test_primary_restarted_in_place_is_lost_and_fails_over() -> None:
     d = decide(snap(members, primary_restarts=0))
     assert d.action == Failover("db-0", ("db-1", "db-2"))
     assert isinstance(decide(snap(healthy_trio(), primary_restarts=0)).action, Nothing)
+
+
+def test_replica_with_a_replication_error_is_recloned() -> None:
+    members = healthy_trio()
+    broken = ReplicaStatus("127.0.0.1", "Yes", False, "", "Duplicate entry '7'", None, P("0-100-9"))
+    st = MemberStatus(100, "10.11", True, P("0-100-9"), P("0-100-9"), P("0-100-9"), broken, True, 0)
+    members[2] = view(2, st, role_label="replica")
+    d = decide(snap(members))
+    assert d.action == Reclone("db-2") and "Duplicate entry" in d.message
