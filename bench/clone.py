@@ -4,16 +4,14 @@ A 3-member cluster is loaded with ~200 MB (100 MB in quick mode), then scaled
 by one member (merge patch of MySQLCluster spec.replicas); the new member's
 init-data log says "cloned N MB from DONOR in S s" (stream, extract, prepare).
 The baseline, in the same run and from the same donor: `mariadb-backup
---backup --stream=xbstream [--slave-info --safe-slave-backup] | mbstream -x`
-then `--prepare`, run by a shell on the host into a directory on the same
-filesystem. Throughput = MB / seconds; goal petset >= 0.8x raw. A-B-B-A.
+--backup --stream=xbstream --slave-info --safe-slave-backup | mbstream -x`
+then `--prepare`, by a shell in the donor's sandbox into its own volume (the
+same disk). Throughput = MB / seconds; goal petset >= 0.8x raw. A-B-B-A.
 """
 
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -41,7 +39,7 @@ def load(ep: Endpoint, mb: int) -> int:
         "CREATE TABLE IF NOT EXISTS bench.fill "
         "(id BIGINT AUTO_INCREMENT PRIMARY KEY, pad VARCHAR(1000))",
     )
-    query(ep, "INSERT INTO bench.fill (pad) SELECT REPEAT(MD5(seq), 31) FROM seq_1_to_1000")
+    query(ep, "INSERT INTO bench.fill (pad) SELECT REPEAT(MD5(seq), 31) FROM bench.seq_1_to_1000")
     rows = 1000
     while rows * 1100 < mb * 1e6:
         query(ep, "INSERT INTO bench.fill (pad) SELECT pad FROM bench.fill", timeout=600)
@@ -54,24 +52,31 @@ def volume_of(d: Daemon, member: str) -> Path:
     return d.home / "volumes" / str(pvc["spec"]["volumeName"])
 
 
-def raw_clone(d: Daemon, donor: str, dest: Path) -> tuple[float, float]:
-    """(MB, seconds) of a shell `mariadb-backup | mbstream -x` + prepare from `donor`."""
+def raw_clone(d: Daemon, donor: str) -> tuple[float, float]:
+    """(MB, seconds) of `mariadb-backup | mbstream -x` + prepare, inside `donor`'s sandbox.
+
+    Inside, because mariadb-backup takes the data directory from the server
+    (/var/lib/mysql as the sandbox sees it). The copy lands in the donor's own
+    volume (the same disk a new member's volume is on) and is removed after.
+    """
     admin = admin_endpoint(d, member_ip(d, donor))
-    shutil.rmtree(dest, ignore_errors=True)
-    dest.mkdir(parents=True)
-    backup = (
-        f"mariadb-backup --backup --stream=xbstream --target-dir={dest} "
-        f"--datadir={volume_of(d, donor)} --host={admin.host} --port=3306 "
-        f"--user={admin.user} --password='{admin.password}' --slave-info --safe-slave-backup"
+    target = "/var/lib/mysql/.bench-raw-clone"
+    script = (
+        f"set -o pipefail; rm -rf {target}; mkdir -p {target}; "
+        f"mariadb-backup --backup --stream=xbstream --target-dir={target} "
+        f"--host={admin.host} --user={admin.user} --password='{admin.password}' "
+        f"--slave-info --safe-slave-backup 2>/tmp/raw-backup.err | mbstream -x -C {target} "
+        f"|| {{ tail -20 /tmp/raw-backup.err; exit 1; }}; du -sb {target}; "
+        f"mariadb-backup --prepare --target-dir={target} 2>/tmp/raw-prepare.err "
+        f"|| {{ tail -20 /tmp/raw-prepare.err; exit 1; }}"
     )
     start = time.monotonic()
-    subprocess.run(f"{backup} 2>/dev/null | mbstream -x -C {dest}", shell=True, check=True)
-    size = sum(f.stat().st_size for f in dest.rglob("*") if f.is_file()) / 1e6
-    subprocess.run(
-        ["mariadb-backup", "--prepare", f"--target-dir={dest}"], check=True, capture_output=True
-    )
-    secs = time.monotonic() - start
-    shutil.rmtree(dest, ignore_errors=True)
+    try:
+        out = d.petset("exec", donor, "-c", "agent", "--", "bash", "-c", script, timeout=900)
+        secs = time.monotonic() - start
+    finally:
+        d.petset("exec", donor, "-c", "agent", "--", "rm", "-rf", target, check=False)
+    size = int(out.split()[0]) / 1e6
     return size, secs
 
 
@@ -108,7 +113,7 @@ def run(*, quick: bool = False) -> Report:
         replicas = 3
         for which in order:
             if which == "raw":
-                size, secs = raw_clone(d, donor, Path(tmp) / "raw")
+                size, secs = raw_clone(d, donor)
                 raw.append(size / secs)
             else:
                 replicas += 1
@@ -127,7 +132,7 @@ def run(*, quick: bool = False) -> Report:
             baseline=median(raw),
             goal=">= 0.8x",
             met=ratio >= 0.8,
-            note=f"{rows} rows (~{mb} MB) loaded; raw = host shell pipe from the same donor",
+            note=f"{rows} rows (~{mb} MB) loaded; raw = shell pipe in the donor's sandbox",
         )
     )
     report.details = {"petset_mb_s": pet, "raw_mb_s": raw}
