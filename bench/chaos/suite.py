@@ -20,6 +20,7 @@ import json
 import os
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from bench.chaos.faults import FAULTS
 from bench.chaos.history import PrimaryMonitor, Writer, check
@@ -77,7 +78,7 @@ def record_loss(ha: HA, name: str, fault_at: float, writer: Writer, lost: list[i
     out = RESULTS / "chaos-failed" / name
     out.mkdir(parents=True, exist_ok=True)
     ids = ",".join(str(i) for i in lost[:50])
-    members = {}
+    members: dict[str, Any] = {}
     for member, ep in ha.members.items():
         try:
             rows = query(ep, f"SELECT id FROM bench.history WHERE id IN ({ids})")
