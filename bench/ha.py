@@ -79,14 +79,31 @@ class HA:
 
 
 def wait_for_ids(ep: Endpoint, timeout: float = 60) -> set[int]:
-    found: set[int] = set()
+    """The ids a writable server holds, read through `ep` (retried until one answers).
+
+    A read-only answer (e.g. the rw Service still routing to a restarted old
+    primary) is not the cluster's state: it is retried, and reported by
+    `stale_rw` rather than counted as lost writes.
+    """
+    found: list[set[int]] = []
 
     def read() -> bool:
-        found.update(read_ids(ep))
-        return True
+        ids, _, writable = read_ids(ep)
+        if writable:
+            found.append(ids)
+        return writable
 
-    wait_for("reading the history table through the rw Service", read, timeout, 0.5)
-    return found
+    wait_for(f"reading the history table from a writable server via {ep.host}", read, timeout, 0.5)
+    return found[-1]
+
+
+def stale_rw(ep: Endpoint) -> str | None:
+    """Which server answers through `ep` when it is not writable (None when it is)."""
+    try:
+        _, host, writable = read_ids(ep)
+    except Exception as err:
+        return f"no answer: {err}"
+    return None if writable else f"{host} (read_only)"
 
 
 @contextlib.contextmanager

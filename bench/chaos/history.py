@@ -165,12 +165,15 @@ class Verdict:
         )
 
 
-def read_ids(ep: Endpoint, timeout: float = 5) -> set[int]:
+def read_ids(ep: Endpoint, timeout: float = 5) -> tuple[set[int], str, bool]:
+    """The history table's ids, and which server answered (hostname, writable)."""
     conn = _connect(ep, timeout)
     try:
         with conn.cursor() as cur:
+            cur.execute("SELECT @@hostname, @@global.read_only")
+            host, read_only = cur.fetchone()
             cur.execute(f"SELECT id FROM {TABLE}")
-            return {int(r[0]) for r in cur.fetchall()}
+            return {int(r[0]) for r in cur.fetchall()}, str(host), int(read_only) == 0
     finally:
         conn.close()
 

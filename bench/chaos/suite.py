@@ -24,7 +24,7 @@ from typing import Any
 
 from bench.chaos.faults import FAULTS
 from bench.chaos.history import PrimaryMonitor, Writer, check
-from bench.ha import HA, ha_cluster, wait_for_ids
+from bench.ha import HA, ha_cluster, stale_rw, wait_for_ids
 from bench.harness import RESULTS, Metric, Report
 from bench.mysqlkit import query
 
@@ -61,10 +61,13 @@ def one_round(ha: HA, name: str, monitor: PrimaryMonitor, writer: Writer) -> Rou
         heal = time.monotonic() - start
     except TimeoutError:
         heal = None
+    stale = stale_rw(ha.rw)
     try:
         present = wait_for_ids(ha.rw, 60)
         verdict = check(list(writer.ops), present)
         lost, note = len(verdict.lost), verdict.summary()
+        if stale:
+            note += f"; once healthy, the rw Service first answered from {stale}"
         if verdict.lost:
             note += f"; lost ids {verdict.lost[:10]}"
             record_loss(ha, name, start, writer, verdict.lost)
