@@ -17,12 +17,14 @@ from petset.engines.mysql.render import RenderContext
 from petset.runtime.controller import Controller
 
 
-def local_render_context(cluster_domain: str) -> RenderContext:
+def local_render_context(cluster_domain: str, *, home: Path | None = None) -> RenderContext:
     """Locally the member commands run with the daemon's own interpreter (the
-    sandbox sees the host's files read-only)."""
+    sandbox sees the host's files read-only); a restore reads the backup store
+    under `home` through a hostPath volume."""
     return RenderContext(
         member_command=(sys.executable, "-m", "petset.engines.mysql.member"),
         cluster_domain=cluster_domain,
+        backup_store=None if home is None else str(home / "backups"),
     )
 
 
@@ -36,6 +38,7 @@ def engine_controllers(ctx: RenderContext, *, home: Path | None = None) -> list[
 
 
 def backup_controllers(store_root: Path, staging_root: Path) -> list[Controller]:
+    store_root.mkdir(parents=True, exist_ok=True)  # pods mount it (hostPath, Directory)
     store = LocalDirectoryStore(store_root)
     return [
         backup_controller(BackupRunner(store, agent_port=AGENT_PORT)),

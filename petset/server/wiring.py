@@ -79,7 +79,9 @@ def build(settings: Settings, logger: logging.Logger) -> Components:
     ensure_default_namespace(cluster)
     ensure_default_storage_class(cluster)
     volumes = VolumeManager(settings, cluster, logger=logging.getLogger("petset.volumes"))
-    engines = engine_controllers(local_render_context(settings.cluster_domain), home=settings.home)
+    engines = engine_controllers(
+        local_render_context(settings.cluster_domain, home=settings.home), home=settings.home
+    )
     controllers = [*all_controllers(settings), reclaim_controller(volumes), *engines]
     manager = Manager(cluster, controllers, logger=logging.getLogger("petset.manager"))
     node = Node(

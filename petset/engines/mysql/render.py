@@ -11,13 +11,16 @@ itself, replicas first and the primary last.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any
 
+from petset.api import mariadb_params
 from petset.api.merge import merge_patch
 from petset.api.meta import Obj, name_of, namespace_of, owner_reference
 from petset.api.petset_kinds import MySQLClusterSpec
+from petset.engines.mysql.backup.restore import restore_pod_additions
 from petset.engines.mysql.member import AGENT_PORT
 
 ROLE_LABEL = "petset.dev/role"
@@ -41,6 +44,9 @@ class RenderContext:
     mariadbd: str = "mariadbd"
     cluster_domain: str = "cluster.local"
     image: str = "petset/mysql-member:latest"
+    # the backup store as a host directory (local backend): mounted read-only
+    # into init-data when spec.bootstrap restores from it
+    backup_store: str | None = None
 
 
 def selector_labels(cluster: Obj) -> dict[str, str]:
@@ -178,6 +184,12 @@ def _pod_spec(cluster: Obj, spec: MySQLClusterSpec, ctx: RenderContext) -> dict[
     ]
     member = list(ctx.member_command)
     image = spec.image or ctx.image
+    bootstrap = (
+        spec.bootstrap.model_dump(by_alias=True, exclude_none=True) if spec.bootstrap else None
+    )
+    restore_env, restore_volumes, restore_mounts = restore_pod_additions(
+        namespace_of(cluster), bootstrap, ctx.backup_store
+    )
     return {
         "terminationGracePeriodSeconds": 30,
         "initContainers": [
@@ -192,8 +204,8 @@ def _pod_spec(cluster: Obj, spec: MySQLClusterSpec, ctx: RenderContext) -> dict[
                 "name": "init-data",
                 "image": image,
                 "command": [*member, "init-data"],
-                "env": env,
-                "volumeMounts": mounts,
+                "env": env + restore_env,
+                "volumeMounts": mounts + restore_mounts,
             },
         ],
         "containers": [
@@ -224,8 +236,41 @@ def _pod_spec(cluster: Obj, spec: MySQLClusterSpec, ctx: RenderContext) -> dict[
             {"name": "conf", "emptyDir": {}},
             {"name": "run", "emptyDir": {}},
             {"name": "config-src", "configMap": {"name": config_name(cluster)}},
+            *restore_volumes,
         ],
     }
+
+
+STATIC_CONFIG_ANNOTATION = "petset.dev/static-config"
+_BY_NAME = ("containers", "initContainers", "volumes")
+
+
+def static_config_hash(spec: MySQLClusterSpec) -> str | None:
+    """A digest of spec.config's static (restart-only) parameters; None when none."""
+    _dynamic, static = mariadb_params.split_static(dict(spec.config))
+    if not static:
+        return None
+    text = json.dumps({k: static[k] for k in sorted(static)}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def merge_template(template: Obj, override: Obj) -> Obj:
+    """podTemplate overrides: a merge patch, except that containers, init
+    containers and volumes merge by name as kubectl's strategic merge does, so
+    `containers: [{name: mariadbd, args: [...]}]` changes one container."""
+    spec_override = dict(override.get("spec") or {})
+    lists = {k: spec_override.pop(k) for k in _BY_NAME if isinstance(spec_override.get(k), list)}
+    merged = merge_patch(template, {**override, "spec": spec_override})
+    for key, items in lists.items():
+        current = list(merged["spec"].get(key) or [])
+        for item in items:
+            at = next((i for i, c in enumerate(current) if c.get("name") == item.get("name")), None)
+            if at is None:
+                current.append(item)
+            else:
+                current[at] = merge_patch(current[at], item)
+        merged["spec"][key] = current
+    return merged
 
 
 def render_statefulset(
@@ -236,8 +281,13 @@ def render_statefulset(
         "metadata": {"labels": dict(labels)},
         "spec": _pod_spec(cluster, spec, ctx),
     }
+    static = static_config_hash(spec)
+    if static:
+        # static parameters take effect only at start: a change of them is a new
+        # revision, rolled like an upgrade (replicas first, the primary last)
+        template["metadata"]["annotations"] = {STATIC_CONFIG_ANNOTATION: static}
     if spec.pod_template:
-        template = merge_patch(template, spec.pod_template)
+        template = merge_template(template, spec.pod_template)
     claim: dict[str, Any] = {
         "metadata": {"name": "data", "labels": dict(labels)},
         "spec": {

@@ -14,7 +14,7 @@ import pymysql
 import pytest
 
 from petset.engines.mysql.backup.store import LocalDirectoryStore
-from tests.acceptance.conftest import make_env
+from tests.acceptance.conftest import PetsetEnv, make_env
 
 pytestmark = pytest.mark.acceptance
 
@@ -37,21 +37,25 @@ def wait_until(cond: Any, timeout: float, what: str) -> Any:
     raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
 
 
-def test_backup_command_streams_from_a_replica_and_archives_binlogs(tmp_path: Path) -> None:
+def admin(env: PetsetEnv, cluster: str) -> str:
+    secret = env.json("get", "secret", f"{cluster}-credentials")
+    return base64.b64decode(secret["data"]["admin-password"]).decode()
+
+
+def ready(env: PetsetEnv, cluster: str, n: int) -> dict[str, Any] | None:
+    st = env.json("get", "mysqlcluster", cluster).get("status") or {}
+    healthy = [m for m in st.get("members") or [] if m.get("healthy")]
+    return st if st.get("phase") == "Ready" and len(healthy) == n else None
+
+
+def test_backup_from_a_replica_then_restore_into_a_new_cluster(tmp_path: Path) -> None:
     with make_env(tmp_path) as env:
         env.ok("apply", "-f", str(env.write("db.json", json.dumps(CLUSTER))))
 
-        def ready() -> dict[str, Any] | None:
-            st = env.json("get", "mysqlcluster", "db").get("status") or {}
-            healthy = [m for m in st.get("members") or [] if m.get("healthy")]
-            return st if st.get("phase") == "Ready" and len(healthy) == 2 else None
-
-        st = wait_until(ready, 90, "a ready cluster")
+        st = wait_until(lambda: ready(env, "db", 2), 90, "a ready cluster")
         primary = next(m for m in st["members"] if m["role"] == "primary")
-        secret = env.json("get", "secret", "db-credentials")
-        password = base64.b64decode(secret["data"]["admin-password"]).decode()
         conn = pymysql.connect(
-            host=primary["ip"], user="petset_admin", password=password, autocommit=True
+            host=primary["ip"], user="petset_admin", password=admin(env, "db"), autocommit=True
         )
         with conn.cursor() as cur:
             cur.execute("CREATE DATABASE app")
@@ -85,3 +89,20 @@ def test_backup_command_streams_from_a_replica_and_archives_binlogs(tmp_path: Pa
         wait_until(lambda: store.segments("default/db"), 10, "archived binlogs")
         seg = store.segments("default/db")[-1]
         assert seg.session.endswith("-db-0") and seg.size > 1000
+
+        # a new cluster from the backup: same data and GTID position, its own passwords
+        restored = {
+            "apiVersion": "petset.dev/v1alpha1",
+            "kind": "MySQLCluster",
+            "metadata": {"name": "copy"},
+            "spec": {"replicas": 1, "bootstrap": {"fromBackup": {"name": "b1"}}},
+        }
+        env.ok("apply", "-f", str(env.write("copy.json", json.dumps(restored))))
+        st = wait_until(lambda: ready(env, "copy", 1), 90, "the restored cluster")
+        conn = pymysql.connect(
+            host=st["members"][0]["ip"], user="petset_admin", password=admin(env, "copy")
+        )
+        with conn.cursor() as cur:
+            cur.execute("SELECT COUNT(*), @@gtid_binlog_pos FROM app.t")
+            assert cur.fetchone() == (100, bst["gtid"])
+        conn.close()
