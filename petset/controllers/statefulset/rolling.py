@@ -48,32 +48,46 @@ def recover_stuck(snap: Snapshot) -> Step | None:
     * it carries a revision label that is neither the current revision nor
       the update revision: it was made for a template that is no longer
       wanted, i.e. the update revision changed after it was created (an
-      adopted pod without a revision label follows the normal path);
+      adopted pod without a revision label follows the normal path) -- or
+      it is at the current revision and is the very next pod the rolling
+      update replaces (the highest index not at the update revision): a
+      set whose first template never became Ready, then fixed, is the
+      common case of #67250, and replacing the next target early keeps the
+      order of the rollout;
     * it is not Running and Ready (still starting, crashing, or failing its
       readiness probe), and not already terminating.
 
     Such a pod is never kept: the rolling update would delete it as soon as it
     became Ready. Waiting for that Ready is all the rule skips, so it cannot
-    touch a healthy pod, a pod at the current revision, or one below the
-    partition. One pod per pass; the next pass recreates it at the revision
-    its index should have.
+    touch a healthy pod, a pod below the partition, or a pod at the current
+    revision other than the rollout's next target. One pod per pass; the next
+    pass recreates it at the revision its index should have.
     """
     if not is_rolling_update(snap.sts) or snap.paused:
         return None
     partition = effective_partition(snap.sts)
+    next_target = True  # every created pod above this index is updated and Ready
     for index in range(len(snap.replicas) - 1, partition - 1, -1):
         pod = snap.replicas[index]
         revision = pod_revision(pod)
+        if not is_created(pod):
+            continue
+        if revision == snap.update:
+            next_target = next_target and is_running_and_ready(pod)
+            continue
+        superseded = revision not in (snap.current, snap.update)
+        next_current = next_target and revision == snap.current
+        next_target = False
         if (
-            is_created(pod)
-            and revision
-            and revision not in (snap.current, snap.update)
+            revision
+            and (superseded or next_current)
             and not is_terminating(pod)
             and not is_running_and_ready(pod)
         ):
             podcontrol.delete_pod(snap.cluster, snap.sts, pod)
+            why = "stuck at superseded revision" if superseded else "not Ready at revision"
             return Step(
-                f"replacing {name_of(pod)}: stuck at superseded revision {revision} "
+                f"replacing {name_of(pod)}: {why} {revision} "
                 f"({why_unready(pod)}); it will be recreated at revision {snap.update}",
                 "RecoveringStuckPod",
                 acted=True,

@@ -258,3 +258,23 @@ def test_an_unready_pod_at_the_current_revision_is_not_touched_by_recovery() -> 
     d.rounds(3)
     assert d.deleted_order == []
     assert d.results[-1].message.startswith("waiting for web-0 to be Ready")
+
+
+def test_a_first_template_that_never_became_ready_is_replaced_when_fixed() -> None:
+    """kubernetes#67250 as most users meet it: the very first template is broken, so the
+    current revision itself never became Ready; fixing the template recovers."""
+    d = Driver()
+    d.checks.append(created_in_order())
+    d.kubelet.bad_images.add("nginx:broken")
+    d.cluster.create(statefulset(replicas=3))
+    set_image(d.cluster, "nginx:broken")  # before the first pass: web-0 starts broken
+    d.rounds(5)
+    assert [p["metadata"]["name"] for p in pods_by_ordinal(d.cluster)] == ["web-0"]
+    broken = _status(d.cluster)["currentRevision"]
+    set_image(d.cluster, "nginx:3")
+    step = d.reconcile()
+    assert step.message.startswith(f"replacing web-0: not Ready at revision {broken}")
+    d.converge()
+    status = _status(d.cluster)
+    assert status["readyReplicas"] == 3
+    assert status["currentRevision"] == status["updateRevision"] != broken
