@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(python3 python3-venv python3-pip bubblewrap util-linux iproute2 procps
   mariadb-server mariadb-client mariadb-backup etcd-server etcd-client redis-server
-  dnsutils sysbench)
+  dnsutils sysbench nftables)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

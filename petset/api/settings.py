@@ -38,6 +38,9 @@ class Settings:
     # Optional TCP listener for the API (loopback only, bearer token required).
     tcp_listen: str | None = None
     node_name: str = "local"
+    # ClusterIP data path: "kernel" (nftables DNAT, root only), "userspace" (the
+    # asyncio proxy) or "auto" (kernel when root with a working nft).
+    proxy_mode: str = "auto"
 
     @property
     def socket_path(self) -> Path:
@@ -103,6 +106,7 @@ class Settings:
             ("PETSET_BACKOFF_BASE", "backoff_base_seconds", float),
             ("PETSET_BACKOFF_MAX", "backoff_max_seconds", float),
             ("PETSET_TCP_LISTEN", "tcp_listen", str),
+            ("PETSET_PROXY_MODE", "proxy_mode", str),
         ):
             if env.get(var):
                 changes[attr] = conv(env[var])
