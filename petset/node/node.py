@@ -24,6 +24,7 @@ from petset.node import execution, logs
 from petset.node.basicvolumes import BasicVolumes
 from petset.node.binding import ip_releasable
 from petset.node.containers import Container, Record
+from petset.node.exitwatch import ExitWatcher
 from petset.node.interfaces import NetworkFiles, VolumeProvider
 from petset.node.ipam import IPPool
 from petset.node.paths import uid_of_dir
@@ -48,8 +49,15 @@ class Node:
         self.cluster = cluster
         self.logger = logger
         self.pool = IPPool(settings.pod_cidr, settings.home / "pod-ips.json")
+        self._exits = ExitWatcher(logger)
         self._ctx = NodeContext(
-            settings, cluster, logger, self.pool, volumes or BasicVolumes(settings), network_files
+            settings,
+            cluster,
+            logger,
+            self.pool,
+            volumes or BasicVolumes(settings),
+            network_files,
+            self._exits,
         )
         self._workers: dict[str, PodWorker] = {}  # by pod uid
         self._lock = threading.Lock()
@@ -59,6 +67,7 @@ class Node:
     # -- service ----------------------------------------------------------------------
     def start(self) -> None:
         self.settings.pods_dir.mkdir(parents=True, exist_ok=True)
+        self._exits.start()
         self._stop.clear()
         live = {uid_of(p) for p in self.cluster.list("Pod")}
         for path in sorted(self.settings.pods_dir.iterdir()):
@@ -78,6 +87,7 @@ class Node:
             w.wake.set()
         for w in workers:
             w.thread.join(timeout=5)
+        self._exits.stop()
 
     def shutdown_pods(self) -> int:
         """Stop every pod gracefully (their records stay: a new start restarts them)."""

@@ -23,6 +23,7 @@ from petset.api.settings import Settings
 from petset.node import binding, decisions, envvars, logs, podstatus
 from petset.node.containers import Container, Probe, write_json
 from petset.node.execution import exec_in
+from petset.node.exitwatch import ExitWatcher
 from petset.node.interfaces import NetworkFiles, VolumeProvider
 from petset.node.ipam import IPPool
 from petset.node.mounts import Mount
@@ -44,6 +45,7 @@ class NodeContext:
     pool: IPPool
     volumes: VolumeProvider
     network_files: NetworkFiles | None
+    exits: ExitWatcher | None = None
 
 
 def pod_hostname(pod: Obj) -> str:
@@ -119,6 +121,10 @@ class PodWorker:
                     self._probe(c)
         self._maintain()
         self._write_status(init_done)
+        if self.ctx.exits is not None:
+            for c in self.inits + self.mains:
+                if c.instance is not None:
+                    self.ctx.exits.watch(c.instance.bwrap_pid, self.wake)
         return self._next_wait()
 
     def _next_wait(self) -> float:
