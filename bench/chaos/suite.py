@@ -62,9 +62,11 @@ def one_round(ha: HA, name: str, monitor: PrimaryMonitor, writer: Writer) -> Rou
     except TimeoutError:
         heal = None
     stale = stale_rw(ha.rw)
+    # The writer keeps going: only writes acknowledged before the read can be judged.
+    history = list(writer.ops)
     try:
         present = wait_for_ids(ha.rw, 60)
-        verdict = check(list(writer.ops), present)
+        verdict = check(history, present)
         lost, note = len(verdict.lost), verdict.summary()
         if stale:
             note += f"; once healthy, the rw Service first answered from {stale}"
