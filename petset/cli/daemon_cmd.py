@@ -58,6 +58,10 @@ def stop(
         finally:
             c.close()
     pid = daemonctl.stop_daemon(settings, timeout=timeout)
+    if pods:  # the pods are gone: so are the ClusterIP rules they served (kernel mode)
+        from petset.node.kernelproxy import remove_table
+
+        remove_table(settings.home)
     if pid is None:
         print(f"petset daemon not running (home {settings.home})")
     else:
@@ -77,6 +81,9 @@ def status() -> None:
     print(f"  home:   {settings.home}")
     print(f"  socket: {settings.socket_path}")
     print(f"  log:    {settings.log_path}")
+    mode = settings.home / "proxy-mode"  # written by the daemon at start
+    if mode.exists():
+        print(f"  proxy:  {mode.read_text().strip()}")
 
 
 @daemon_app.command()

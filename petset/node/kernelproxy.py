@@ -81,12 +81,11 @@ def _home_comment(home: Path) -> str:
 def render_ruleset(table: str, routes: Mapping[Address, Route], *, home: Path) -> str:
     """The whole table as one `nft -f` transaction: create it if missing, empty
     it, define it again. Applied atomically, so no connection ever sees half a
-    table."""
+    table. A table's comment is set only when it is created: hence on the first line."""
     lines = [
-        f"table ip {table}",
+        f"table ip {table} {{ comment {_home_comment(home)}; }}",
         f"flush table ip {table}",
         f"table ip {table} {{",
-        f"  comment {_home_comment(home)}",
         "  chain output {",
         "    type nat hook output priority -100; policy accept;",
     ]

@@ -21,6 +21,7 @@ from petset.controllers.registry import all_controllers
 from petset.controllers.volumes import ensure_default_storage_class
 from petset.engines.registry import engine_controllers, local_render_context
 from petset.node.dns import ClusterDNS
+from petset.node.kernelproxy import KernelProxy, choose_mode, remove_table
 from petset.node.netfiles import pod_network_files
 from petset.node.node import Node
 from petset.node.proxy import ServiceProxy
@@ -96,6 +97,20 @@ def build(settings: Settings, logger: logging.Logger) -> Components:
     cluster.set_pod_io(node)
     comps.node = node
     dns = ClusterDNS(settings, cluster, logger=logging.getLogger("petset.dns"))
-    proxy = ServiceProxy(settings, cluster, logger=logging.getLogger("petset.proxy"))
+    proxy = build_proxy(settings, cluster, logger)
     comps.services += [("manager", manager), ("node", node), ("dns", dns), ("proxy", proxy)]
     return comps
+
+
+def build_proxy(settings: Settings, cluster: Cluster, logger: logging.Logger) -> Service:
+    """The ClusterIP data path: nftables DNAT when it can (root, nft), else the
+    userspace proxy; the choice goes to the log and to `petset daemon status`."""
+    choice = choose_mode(settings)
+    logger.info("service proxy: %s (%s)", choice.mode, choice.reason)
+    (settings.home / "proxy-mode").write_text(f"{choice.mode} ({choice.reason})\n")
+    proxy_logger = logging.getLogger("petset.proxy")
+    if choice.mode == "kernel":
+        return KernelProxy(settings, cluster, logger=proxy_logger)
+    # Rules a kernel-mode run left would shadow the userspace listeners.
+    remove_table(settings.home)
+    return ServiceProxy(settings, cluster, logger=proxy_logger)

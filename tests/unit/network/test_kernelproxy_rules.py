@@ -37,11 +37,10 @@ def test_ruleset_is_one_transaction_that_recreates_the_whole_table() -> None:
     lines = [line.strip() for line in text.splitlines()]
     # Created if missing (so flush cannot fail), emptied, then defined: atomic in `nft -f`.
     assert lines[:3] == [
-        "table ip petset-abc",
+        f'table ip petset-abc {{ comment "petset home={HOME}"; }}',
         "flush table ip petset-abc",
         "table ip petset-abc {",
     ]
-    assert f'comment "petset home={HOME}"' in lines
     assert "type nat hook output priority -100; policy accept;" in lines
     rules = [line for line in lines if line.startswith("ip daddr")]
     assert rules == [
