@@ -1,4 +1,7 @@
-"""ClusterIP proxy benchmark: the same workload direct to a server and through ServiceProxy.
+"""ClusterIP proxy benchmark: the same workload direct to a server and through a Service.
+
+`--mode userspace` measures ServiceProxy (asyncio, bytes copied in Python);
+`--mode kernel` measures KernelProxy (nftables DNAT on lo; root and nft needed).
 
 Workloads (each a real server process on a random loopback address):
 * redis: redis-server + redis-benchmark (C client and server, tiny GET/SET: the
@@ -9,6 +12,7 @@ Runs are interleaved A-B-B-A (direct, proxy, proxy, direct) because two runs
 against the same endpoint differ by several percent on this kind of machine.
 
     .venv/bin/python bench/proxy_bench.py [--workload redis|mariadb|all] [--seconds 5]
+        [--mode userspace|kernel]
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from petset.api.settings import Settings
+from petset.node.kernelproxy import KernelProxy, remove_table
 from petset.node.proxy import ServiceProxy
 from petset.runtime.memory import MemoryCluster
 
@@ -58,8 +63,8 @@ def wait_port(host: str, port: int, timeout: float = 20.0) -> None:
 
 
 @contextmanager
-def proxied(backend: tuple[str, int], event_loop: str) -> Iterator[tuple[str, int]]:
-    """A ServiceProxy with one ClusterIP Service whose only endpoint is `backend`."""
+def proxied(backend: tuple[str, int], event_loop: str, mode: str) -> Iterator[tuple[str, int]]:
+    """A proxy (`mode`) with one ClusterIP Service whose only endpoint is `backend`."""
     service_ip = loopback()
     cluster = MemoryCluster()
     spec = {"clusterIP": service_ip, "ports": [{"name": "p", "port": 7000, "protocol": "TCP"}]}
@@ -71,13 +76,22 @@ def proxied(backend: tuple[str, int], event_loop: str) -> Iterator[tuple[str, in
     cluster.create(
         {"kind": "Endpoints", "metadata": {"name": "s", "namespace": "b"}, "subsets": [subset]}
     )
-    loop = cast(Any, event_loop)
-    proxy = ServiceProxy(Settings(), cluster, logger=logging.getLogger("bench"), event_loop=loop)
-    proxy.start()
-    try:
-        yield service_ip, 7000
-    finally:
-        proxy.stop()
+    logger = logging.getLogger("bench")
+    with tempfile.TemporaryDirectory() as home:
+        settings = Settings(home=Path(home))
+        proxy: KernelProxy | ServiceProxy
+        if mode == "kernel":
+            proxy = KernelProxy(settings, cluster, logger=logger)
+        else:
+            loop = cast(Any, event_loop)
+            proxy = ServiceProxy(settings, cluster, logger=logger, event_loop=loop)
+        proxy.start()
+        try:
+            yield service_ip, 7000
+        finally:
+            proxy.stop()
+            if mode == "kernel":
+                remove_table(settings.home)
 
 
 @contextmanager
@@ -156,11 +170,14 @@ def sysbench_run(test: str, threads: int, seconds: int) -> Run:
     return run
 
 
-def compare(name: str, backend: tuple[str, int], run: Run, event_loop: str) -> None:
-    """A-B-B-A: direct, proxy, proxy, direct; prints the means and the proxy/direct ratio."""
+def compare(
+    name: str, backend: tuple[str, int], run: Run, event_loop: str, mode: str, rounds: int = 1
+) -> None:
+    """A-B-B-A (`rounds` times): direct, proxy, proxy, direct; prints the means and
+    the proxy/direct ratio."""
     results: dict[str, list[dict[str, float]]] = {"direct": [], "proxy": []}
-    with proxied(backend, event_loop) as front:
-        for which in ("direct", "proxy", "proxy", "direct"):
+    with proxied(backend, event_loop, mode) as front:
+        for which in ("direct", "proxy", "proxy", "direct") * rounds:
             cpu = cpu_seconds()
             result = run(*(backend if which == "direct" else front))
             # This process only runs the proxy: its CPU time is the proxy's cost.
@@ -168,10 +185,13 @@ def compare(name: str, backend: tuple[str, int], run: Run, event_loop: str) -> N
             results[which].append(result)
     mean = {w: {k: sum(r[k] for r in rs) / len(rs) for k in rs[0]} for w, rs in results.items()}
     d, p = mean["direct"], mean["proxy"]
+    # The kernel proxy spends no CPU in this process: nothing to report there.
+    cpu_text = f" | proxy CPU {p['cpu_us']:.0f} us/req" if mode == "userspace" else ""
     print(
         f"{name:38s} direct {d['rps']:9.0f} req/s p50 {d['p50_ms']:.3f} ms | "
-        f"proxy {p['rps']:9.0f} req/s p50 {p['p50_ms']:.3f} ms | ratio {p['rps'] / d['rps']:.2f}"
-        f" | proxy CPU {p['cpu_us']:.0f} us/req"
+        f"{mode} {p['rps']:9.0f} req/s p50 {p['p50_ms']:.3f} ms | ratio {p['rps'] / d['rps']:.2f}"
+        f"{cpu_text}",
+        flush=True,
     )
 
 
@@ -185,6 +205,8 @@ def main() -> None:
     parser.add_argument("--workload", choices=["redis", "mariadb", "all"], default="all")
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--event-loop", choices=["asyncio", "uvloop"], default="asyncio")
+    parser.add_argument("--mode", choices=["userspace", "kernel"], default="userspace")
+    parser.add_argument("--rounds", type=int, default=1, help="A-B-B-A sequences per test")
     args = parser.parse_args()
     if args.workload in ("redis", "all") and shutil.which("redis-server"):
         with redis_server() as backend:
@@ -194,6 +216,8 @@ def main() -> None:
                     backend,
                     redis_run(clients, 20000),
                     args.event_loop,
+                    args.mode,
+                    args.rounds,
                 )
     if args.workload in ("mariadb", "all") and shutil.which("mariadbd"):
         with mariadb_server() as backend:
@@ -203,7 +227,8 @@ def main() -> None:
                 ("oltp_read_only", 4),
             ):
                 run = sysbench_run(test, threads, args.seconds)
-                compare(f"mariadb {test}, {threads} thread(s)", backend, run, args.event_loop)
+                name = f"mariadb {test}, {threads} thread(s)"
+                compare(name, backend, run, args.event_loop, args.mode, args.rounds)
 
 
 if __name__ == "__main__":
