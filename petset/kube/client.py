@@ -112,6 +112,14 @@ class Transport:
         except ValueError:
             return data.decode("utf-8", "replace")
 
+    def request_text(self, path: str, *, query: Query | None = None) -> str:
+        """GET a plain-text body (pod logs); an empty body (204) is ''."""
+        resp = self._send("GET", path, query=query)
+        data = resp.read() or b""
+        if not 200 <= resp.status <= 299:
+            raise error_for(resp.status, data, f"GET {path}")
+        return str(data.decode("utf-8", "replace"))
+
     def stream_lines(self, path: str, *, query: Query, read_timeout: float) -> Iterator[bytes]:
         """GET a streaming response (a watch) line by line; closes it when done."""
         resp = self._send("GET", path, query=query, timeout=(10.0, read_timeout))

@@ -328,5 +328,4 @@ class KubeCluster:
         res = self._resource("Pod")
         query = {"container": container, "tailLines": str(tail) if tail is not None else None,
                  "previous": "true" if previous else None}  # fmt: skip
-        out = self.http.request("GET", res.object_path(name, namespace) + "/log", query=query)
-        return out if isinstance(out, str) else json.dumps(out)
+        return self.http.request_text(res.object_path(name, namespace) + "/log", query=query)

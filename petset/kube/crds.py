@@ -3,11 +3,13 @@ that validate input locally (`petset.api.petset_kinds.json_schema`). Pure."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
+
+from pydantic import BaseModel
 
 from petset.api.kinds import KINDS, PETSET_GROUP, PETSET_VERSION, KindInfo
 from petset.api.meta import Obj
-from petset.api.petset_kinds import json_schema
+from petset.api.petset_kinds import MODELS, json_schema
 
 _AGE = {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}
 
@@ -34,12 +36,36 @@ PRINTER_COLUMNS: dict[str, list[dict[str, Any]]] = {
 }
 
 
+def with_object_defaults(schema: dict[str, Any], model: type[BaseModel]) -> dict[str, Any]:
+    """`default: {}` on the objects the model builds with a default_factory, so the API
+    server fills their nested defaults as the model does, not only when the user wrote
+    the enclosing object. Optional objects (default None) stay absent."""
+    props = schema.get("properties") or {}
+    for name, field in model.model_fields.items():
+        sub = props.get(field.alias or name)
+        nested = next((t for t in (field.annotation, *get_args(field.annotation))
+                       if isinstance(t, type) and issubclass(t, BaseModel)), None)  # fmt: skip
+        if sub is None or nested is None:
+            continue
+        with_object_defaults(sub, nested)
+        if field.default_factory is not None:
+            sub.setdefault("default", {})
+    return schema
+
+
 def petset_kinds() -> list[KindInfo]:
     return [k for k in KINDS if not k.builtin]
 
 
 def crd_name(info: KindInfo) -> str:
     return f"{info.plural}.{PETSET_GROUP}"
+
+
+def _schema(kind: str) -> dict[str, Any]:
+    schema = with_object_defaults(json_schema(kind), MODELS[kind])
+    if kind == "MySQLCluster":  # a MySQLCluster with no spec takes every default
+        schema["properties"]["spec"].setdefault("default", {})
+    return schema
 
 
 def render_crd(info: KindInfo) -> Obj:
@@ -69,7 +95,7 @@ def render_crd(info: KindInfo) -> Obj:
                     "name": PETSET_VERSION,
                     "served": True,
                     "storage": True,
-                    "schema": {"openAPIV3Schema": json_schema(info.kind)},
+                    "schema": {"openAPIV3Schema": _schema(info.kind)},
                     "subresources": subresources,
                     "additionalPrinterColumns": PRINTER_COLUMNS.get(info.kind, [_AGE]),
                 }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import time
 
 from kubernetes import client as k8s
@@ -9,6 +11,16 @@ from kubernetes.stream import stream
 
 from petset.api.errors import UnavailableError
 from petset.runtime.cluster import ExecResult
+
+
+def _reason(err: k8s.ApiException) -> str:
+    """The API server's Status message out of a failed websocket handshake."""
+    text = str(err.reason or err.body or err)
+    start = text.find('{"kind":"Status"')
+    if start >= 0:
+        with contextlib.suppress(ValueError):
+            return str(json.loads(text[start:].split("\n", 1)[0]).get("message") or text)
+    return text
 
 
 def exec_in_pod(
@@ -30,9 +42,7 @@ def exec_in_pod(
             _preload_content=False, binary=True, **kwargs,
         )  # fmt: skip
     except k8s.ApiException as err:
-        raise UnavailableError(
-            f"exec in pod {namespace}/{name}: {err.reason or err.body} (status {err.status})"
-        ) from None
+        raise UnavailableError(f"exec in pod {namespace}/{name}: {_reason(err)}") from None
     out, errs = bytearray(), bytearray()
     deadline = time.monotonic() + timeout if timeout else None
     try:

@@ -7,14 +7,17 @@ them is skipped with the reason.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import string
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from petset.api.errors import NotFoundError
 from petset.kube.cluster import KubeCluster
 from tests.acceptance.kube.apiserver import ControlPlane, Unavailable, find_binaries
 
@@ -46,6 +49,14 @@ def kube(control_plane: ControlPlane) -> KubeCluster:
 def namespace(kube: KubeCluster) -> Iterator[str]:
     name = "t-" + "".join(random.choices(string.ascii_lowercase + string.digits, k=8))
     kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+    # pods are refused until kube-controller-manager gave the namespace its
+    # default ServiceAccount and that account its token
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with contextlib.suppress(NotFoundError):
+            if kube.get("ServiceAccount", "default", name).get("secrets"):
+                break
+        time.sleep(0.1)
     yield name
     kube.delete("Namespace", name)
 

@@ -38,7 +38,7 @@ def test_crud_conflicts_and_not_found(kube: KubeCluster, namespace: str) -> None
         kube.update(made)  # stale resourceVersion
     patched = kube.patch("ConfigMap", "c", namespace, {"data": {"b": "x"}})
     assert patched["data"] == {"a": "2", "b": "x"}
-    assert [o["metadata"]["name"] for o in kube.list("ConfigMap", namespace)] == ["c"]
+    assert "c" in [o["metadata"]["name"] for o in kube.list("ConfigMap", namespace)]
     with pytest.raises(ConflictError):
         kube.delete("ConfigMap", "c", namespace, uid="not-its-uid")
     kube.delete("ConfigMap", "c", namespace, uid=made["metadata"]["uid"])
@@ -65,15 +65,17 @@ def test_invalid_objects_say_which_field(kube: KubeCluster, namespace: str) -> N
 
 def test_watch_lists_then_follows_changes(kube: KubeCluster, namespace: str) -> None:
     kube.create(_cm(namespace, "one"))
+    # kube-controller-manager publishes kube-root-ca.crt into every namespace
     events = kube.watch("ConfigMap", namespace, timeout=2)
-    first = next(events)
+    first = next(e for e in events if e.object["metadata"]["name"] == "one")
     assert (first.type, first.object["metadata"]["name"]) == ("ADDED", "one")
     rv = first.resource_version
     events.close()
     kube.patch("ConfigMap", "one", namespace, {"data": {"k": "v"}})
     kube.delete("ConfigMap", "one", namespace)
     later = kube.watch("ConfigMap", namespace, resource_version=rv, timeout=2)
-    seen = [(e.type, e.object["metadata"]["name"]) for e in later]
+    seen = [(e.type, e.object["metadata"]["name"]) for e in later
+            if e.object["metadata"]["name"] == "one"]  # fmt: skip
     assert seen == [("MODIFIED", "one"), ("DELETED", "one")]
 
 
@@ -90,14 +92,13 @@ def test_events_are_deduplicated(kube: KubeCluster, namespace: str) -> None:
 def test_exec_and_logs_of_a_pod_without_a_node_fail_clearly(
     kube: KubeCluster, namespace: str
 ) -> None:
-    kube.create({"apiVersion": "v1", "kind": "Pod",
-                 "metadata": {"name": "p", "namespace": namespace},
-                 "spec": {"containers": [{"name": "c", "image": "debian:12"}]}})  # fmt: skip
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": namespace},
+           "spec": {"containers": [{"name": "c", "image": "debian:12"}]}}  # fmt: skip
+    kube.create(pod)
     started = time.monotonic()
-    with pytest.raises(UnavailableError):
+    with pytest.raises(UnavailableError, match="does not have a host assigned"):
         kube.pod_exec(namespace, "p", ["true"], timeout=5)
-    with pytest.raises((InvalidError, UnavailableError)):
-        kube.pod_logs(namespace, "p")
+    assert kube.pod_logs(namespace, "p") == ""  # nothing ran: the API server answers 204
     assert time.monotonic() - started < 10
 
 

@@ -159,7 +159,8 @@ def test_operator_creates_owned_objects_and_kubernetes_collects_them(
         eventually(gone, 90, f"{kind}/{name} collected")
     # a pet's volume outlives its set: the claim is retained
     assert kube.get("PersistentVolumeClaim", "data-shop-0", namespace)
-    assert "Traceback" not in op.text(), op.text()
+    eventually(lambda: "MySQLCluster shop is gone" in op.text(), 20, "the operator noticing")
+    assert op.proc.poll() is None, op.text()
 
 
 def test_a_second_operator_stays_passive_until_the_leader_leaves(
