@@ -41,6 +41,11 @@ KUBE_ONLY: tuple[Resource, ...] = (
     Resource("CustomResourceDefinition", "apiextensions.k8s.io/v1", "customresourcedefinitions",
              namespaced=False),
     Resource("ServiceAccount", "v1", "serviceaccounts"),
+    Resource("Role", "rbac.authorization.k8s.io/v1", "roles"),
+    Resource("RoleBinding", "rbac.authorization.k8s.io/v1", "rolebindings"),
+    Resource("ClusterRole", "rbac.authorization.k8s.io/v1", "clusterroles", namespaced=False),
+    Resource("ClusterRoleBinding", "rbac.authorization.k8s.io/v1", "clusterrolebindings",
+             namespaced=False),
 )  # fmt: skip
 
 _TABLE: dict[str, Resource] = {

@@ -16,7 +16,7 @@ import pytest
 from petset.api.errors import InvalidError, NotFoundError
 from petset.api.meta import Obj
 from petset.kube.cluster import KubeCluster
-from petset.kube.install import LEASE_NAME
+from petset.kube.install import LEASE_NAME, NAME, InstallOptions, render_install
 from petset.kube.operator import install_crds
 
 # the first test to need the control plane may build it (minutes, once per machine)
@@ -178,3 +178,49 @@ def test_a_second_operator_stays_passive_until_the_leader_leaves(
     assert a.stop() == 0  # SIGTERM: the leader releases the Lease on its way out
     eventually(lambda: _holder(kube, namespace) == "op-b", 15, "op-b taking over")
     eventually(lambda: "became leader" in b.text(), 10, "op-b says it leads")
+
+
+def _token_kubeconfig(kube: KubeCluster, plane_kubeconfig: Path, ns: str, out: Path) -> Path:
+    """A kubeconfig that authenticates as the operator's ServiceAccount (its token)."""
+    import base64
+
+    import yaml
+
+    def token() -> str | None:
+        sa = kube.get("ServiceAccount", NAME, ns)
+        names = [s["name"] for s in sa.get("secrets") or []]
+        if not names:
+            return None
+        return base64.b64decode(kube.get("Secret", names[0], ns)["data"]["token"]).decode()
+
+    cfg = yaml.safe_load(plane_kubeconfig.read_text())
+    cfg["users"] = [{"name": "admin", "user": {"token": eventually(token, 30, "SA token")}}]
+    out.write_text(yaml.safe_dump(cfg))
+    return out
+
+
+def test_the_rendered_least_privilege_rbac_is_enough_for_the_operator(
+    kube: KubeCluster, namespace: str, crds: None, kubeconfig: Path, tmp_path: Path
+) -> None:
+    install = render_install(InstallOptions(namespace=namespace, watch_namespace=namespace))
+    for obj in install:
+        if obj["kind"] in ("ServiceAccount", "Role", "RoleBinding"):
+            kube.create(obj)
+    as_operator = _token_kubeconfig(kube, kubeconfig, namespace, tmp_path / "sa.kubeconfig")
+    op = Operator(as_operator, namespace, "op-rbac", tmp_path / "op-rbac.log")
+    try:
+        uid = kube.create(_cluster(namespace, replicas=1))["metadata"]["uid"]
+        for kind, name in [("StatefulSet", "shop"), ("Secret", "shop-credentials"),
+                           ("PodDisruptionBudget", "shop"), ("Service", "shop-rw")]:  # fmt: skip
+            eventually(lambda k=kind, n=name: kube.get(k, n, namespace), 40, f"{kind}/{name}")
+        eventually(
+            lambda: kube.list("Event", namespace, field_selector=f"involvedObject.uid={uid}"),
+            30, "Events written with the operator's own rights",
+        )  # fmt: skip
+        status = eventually(
+            lambda: kube.get("MySQLCluster", "shop", namespace).get("status"), 30, "status"
+        )
+        assert "waiting" in status["message"]
+        assert "forbidden" not in op.text(), op.text()
+    finally:
+        assert op.stop() == 0, op.text()
