@@ -190,13 +190,32 @@ MYSQL_RESERVED_PARAMETERS = frozenset(
 
 
 def _mycnf(params: dict[str, str | int | float | bool]) -> dict[str, str | int | float | bool]:
-    reserved = sorted(k for k in params if k.replace("-", "_") in MYSQL_RESERVED_PARAMETERS)
-    if reserved:
-        raise ValueError(
-            f"{', '.join(reserved)}: managed by petset (replication and failover depend on "
-            "it); remove it from spec.config"
-        )
+    """Reserved, unknown and ill-typed parameters, one 'key: reason' line each
+    (`_problems` turns each line into spec.config.<key>)."""
+    from petset.api import mariadb_params
+
+    lines = [
+        f"{k}: managed by petset (replication and failover depend on it); remove it"
+        for k in sorted(params)
+        if k.replace("-", "_") in MYSQL_RESERVED_PARAMETERS
+    ]
+    rest = {k: v for k, v in params.items() if k.replace("-", "_") not in MYSQL_RESERVED_PARAMETERS}
+    lines += mariadb_params.problems(rest)
+    if lines:
+        raise ValueError("\n".join(lines))
     return params
+
+
+class RolloutSpec(_Model):
+    """How the engine rolls members (replicas first, the primary last)."""
+
+    member_timeout_seconds: int = Field(
+        default=300,
+        ge=5,
+        le=86_400,
+        description="A restarted member must be healthy and caught up within this long, "
+        "or the rollout halts there.",
+    )
 
 
 class MySQLClusterSpec(_Model):
@@ -222,6 +241,12 @@ class MySQLClusterSpec(_Model):
     backup_store: StorageSpec | None = Field(default=None, description="Volume that holds backups.")
     binlog_archive: BinlogArchiveSpec | None = Field(
         default=None, description="Continuous binlog archiving for point-in-time recovery."
+    )
+    rollout: RolloutSpec = Field(default_factory=RolloutSpec)
+    hibernate: bool = Field(
+        default=False,
+        description="Stop every member, keep the volumes; false wakes the cluster with the "
+        "same primary.",
     )
 
 
@@ -353,6 +378,10 @@ def _problems(err: ValidationError, model: type[BaseModel]) -> list[str]:
             if path not in union_paths:
                 union_paths.add(path)
                 out.append(f"{path}: must be a string, a number or a boolean")
+            continue
+        if loc == ("spec", "config") and error["type"] == "value_error":
+            # one line per parameter, each named as its own field
+            out += [f"spec.config.{line}" for line in _reason(error, aliases).splitlines()]
             continue
         out.append(f"{_path(loc) or '(object)'}: {_reason(error, aliases)}")
     return out

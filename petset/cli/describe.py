@@ -73,8 +73,33 @@ def _field_lines(obj: Obj) -> list[tuple[str, str]]:
             ("Volume", str(spec.get("volumeName") or "")),
             ("Capacity", str((status.get("capacity") or {}).get("storage") or "")),
         ]
+    elif kind == "MySQLCluster":
+        lines += _mysql_lines(status)
     elif kind in ("ConfigMap", "Secret"):
         lines += [("Data", ", ".join(sorted((obj.get("data") or {}).keys())) or "<none>")]
+    return lines
+
+
+def _mysql_lines(status: dict[str, Any]) -> list[tuple[str, str]]:
+    """Topology and lifecycle: primary, members, rollout, parameters pending a restart."""
+    members = status.get("members") or []
+    config, rollout = status.get("config") or {}, status.get("rollout") or {}
+    lines = [
+        ("Phase", str(status.get("phase") or "Pending")),
+        ("Primary", str(status.get("primary") or "<none>")),
+        ("Members", ", ".join(
+            f"{m['name']} ({'fenced' if m.get('fenced') else m.get('role', '?')}"
+            f"{'' if m.get('healthy') or m.get('fenced') else ', unhealthy'})"
+            for m in members) or "<none>"),
+        ("Rollout", f"{rollout.get('state', '-')}: {rollout.get('message', '')}"),
+        ("Pending Restart", ", ".join(config.get("pendingRestart") or []) or "<none>"),
+    ]  # fmt: skip
+    if config.get("error"):
+        lines.append(("Config Error", str(config["error"])))
+    if status.get("fenced"):
+        lines.append(("Fenced", ", ".join(status["fenced"])))
+    if status.get("hibernation"):
+        lines.append(("Hibernation", str(status["hibernation"].get("state"))))
     return lines
 
 

@@ -83,6 +83,12 @@ def status(name: str, namespace: NamespaceOpt = "default") -> None:
     for key in ("lastFailover", "lastSwitchover"):
         if st.get(key):
             console.print(f"{key}: {st[key]}")
+    rollout = st.get("rollout") or {}
+    if rollout.get("state") and rollout.get("state") != "Complete":
+        console.print(f"rollout: {rollout['state']}: {rollout.get('message', '')}")
+    pending = (st.get("config") or {}).get("pendingRestart")
+    if pending:
+        console.print(f"pending a restart: {', '.join(pending)}")
 
 
 def _wait_for_primary_change(
@@ -142,6 +148,63 @@ def failover(
     _annotate(name, namespace, FAILOVER, to)
     obj = _wait_for_primary_change(name, namespace, old, FAILOVER, timeout)
     print((obj.get("status") or {}).get("lastFailover") or "done")
+
+
+FENCED = "petset.dev/fenced"
+
+
+def _fenced(obj: Obj) -> list[str]:
+    raw = (obj["metadata"].get("annotations") or {}).get(FENCED) or ""
+    return [n for n in raw.split(",") if n]
+
+
+@mysql_app.command("fence")
+def fence(name: str, member: str, namespace: NamespaceOpt = "default") -> None:
+    """Take one replica out of service: no traffic, no replication, data kept."""
+    obj = _get(name, namespace)
+    st = obj.get("status") or {}
+    if member not in {m["name"] for m in st.get("members") or []}:
+        raise PetsetError(f"{member} is not a member of MySQLCluster {name}")
+    if st.get("primary") == member:
+        raise PetsetError(
+            f"{member} is the primary and cannot be fenced: move the primary first with "
+            f"`petset mysql switchover {name}`, then fence {member}"
+        )
+    members = sorted({*_fenced(obj), member})
+    _annotate(name, namespace, FENCED, ",".join(members))
+    print(f"{member} fenced: out of the rw/ro Services, replication stopped, data kept")
+
+
+@mysql_app.command("unfence")
+def unfence(name: str, member: str, namespace: NamespaceOpt = "default") -> None:
+    """Return a fenced member to service: it catches up and rejoins the ro Service."""
+    members = [m for m in _fenced(_get(name, namespace)) if m != member]
+    _annotate(name, namespace, FENCED, ",".join(members) or None)
+    print(f"{member} unfenced: it replicates again and rejoins the ro Service when caught up")
+
+
+def _hibernate(name: str, namespace: str, on: bool) -> None:
+    with client() as c:
+        c.request(
+            "PATCH",
+            f"/v1/objects/MySQLCluster/{name}",
+            params={"namespace": namespace},
+            body={"spec": {"hibernate": on}},
+        )
+
+
+@mysql_app.command("hibernate")
+def hibernate(name: str, namespace: NamespaceOpt = "default") -> None:
+    """Stop every member and keep the volumes (spec.hibernate: true)."""
+    _hibernate(name, namespace, True)
+    print(f"MySQLCluster {name} hibernating: every member stops, the volumes are kept")
+
+
+@mysql_app.command("wake")
+def wake(name: str, namespace: NamespaceOpt = "default") -> None:
+    """Start a hibernated cluster again with the same primary."""
+    _hibernate(name, namespace, False)
+    print(f"MySQLCluster {name} waking: members start, the primary from before comes back")
 
 
 # backups: `petset mysql backup|backups` (petset/cli/mysql_backup_cmds.py)

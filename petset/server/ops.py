@@ -105,6 +105,8 @@ def _deployment(cluster: Cluster, action: str, ns: str, name: str, body: Obj) ->
 def rollout_action(cluster: Cluster, action: str, kind: str, ns: str, name: str, body: Obj) -> Obj:
     """One `rollout` verb as {"message", "done"?, "revisions"?}: the two kinds' modules agree
     on the verbs but not on what they return."""
+    if kind == "MySQLCluster":
+        return _mysqlcluster(cluster, action, ns, name)
     if kind not in ("StatefulSet", "Deployment"):
         raise InvalidError(f"{kind} has no rollouts; kinds with rollouts: StatefulSet, Deployment")
     if action == "status":
@@ -116,6 +118,33 @@ def rollout_action(cluster: Cluster, action: str, kind: str, ns: str, name: str,
     if kind == "StatefulSet":
         return {"message": _statefulset(cluster, action, ns, name, body)}
     return {"message": _deployment(cluster, action, ns, name, body)}
+
+
+def _mysqlcluster(cluster: Cluster, action: str, ns: str, name: str) -> Obj:
+    """MySQLCluster rollouts are the engine's (replicas first, the primary last)."""
+    from petset.engines.mysql import lifecycle
+    from petset.server.app import patch_checked
+
+    obj = cluster.get("MySQLCluster", name, ns)
+    record = (obj.get("status") or {}).get("rollout") or {}
+    if action == "status":
+        done = record.get("state") == "Complete"
+        return {"done": done, "message": str(record.get("message") or "no rollout observed yet")}
+    if action == "history":
+        revisions = [
+            {"revision": i + 1, "changeCause": what, "template": record[key]}
+            for i, (key, what) in enumerate((("previous", "previous"), ("current", "current")))
+            if record.get(key) is not None
+        ]
+        return {"message": f"{len(revisions)} revisions", "revisions": revisions}
+    if action != "undo":
+        raise InvalidError(f"rollout {action} is not supported for MySQLCluster; use undo")
+    try:
+        patch, message = lifecycle.undo_patch(record, obj.get("spec") or {})
+    except LookupError as exc:
+        raise InvalidError(f"mysqlcluster/{name}: {exc}") from None
+    patch_checked(cluster, "MySQLCluster", name, ns, {"spec": patch})
+    return {"message": f"mysqlcluster/{name} {message}: replicas first, the primary last"}
 
 
 async def rollout(request: Request) -> Response:

@@ -20,7 +20,8 @@ from typing import Any
 from petset.api.errors import AlreadyExistsError, NotFoundError
 from petset.api.meta import Obj, ObjectKey, labels_of, name_of
 from petset.api.petset_kinds import MySQLClusterSpec, parse_mysqlcluster
-from petset.engines.mysql import sql
+from petset.engines.mysql import lifecycle_ops, sql
+from petset.engines.mysql.lifecycle import parse_fenced
 from petset.engines.mysql.render import (
     CLUSTER_LABEL,
     ROLE_LABEL,
@@ -39,6 +40,7 @@ from petset.engines.mysql.topology import (
     Fence,
     Label,
     MemberView,
+    Nothing,
     Promote,
     Reclone,
     Snapshot,
@@ -336,15 +338,27 @@ def reconcile(cluster: Cluster, key: ObjectKey, *, ctx: RenderContext) -> Result
     # switchover moved the primary below the new size.
     primary = status.get("primary")
     members = max(spec.replicas, int(primary.rsplit("-", 1)[1]) + 1 if primary else 0)
+    # hibernating: the StatefulSet goes to 0 once the primary is quiesced (PVCs stay)
+    asleep = spec.hibernate and (status.get("hibernation") or {}).get("state") in (
+        "Stopping", "Hibernated",
+    )  # fmt: skip
     for desired in render_all(
-        obj, spec, ctx, initialized=bool(status.get("initialized")), members=members
-    ):
+        obj, spec, ctx, initialized=bool(status.get("initialized")),
+        members=0 if asleep else members,
+    ):  # fmt: skip
         ensure_object(cluster, desired)
     now = time.time()
-    views, _pods = observe_members(cluster, obj, members, creds, now)
+    views, pods = observe_members(cluster, obj, members, creds, now)
+    hold, held = lifecycle_ops.hibernation_pass(cluster, obj, spec, views, pods, creds.admin, now)
+    if hold:
+        decision = Decision(Nothing(), held.message or "", requeue_after=held.requeue_after)
+        return _finish(cluster, key, obj, spec, views, decision, status, held.changes, now)
     annotations = obj["metadata"].get("annotations") or {}
+    # A fenced member is outside the topology (never attached, labelled or
+    # promoted) until unfenced; the primary cannot be fenced (fence_pass says so).
+    fenced = parse_fenced(annotations.get(lifecycle_ops.FENCE_ANNOTATION)) - {primary}
     snap = Snapshot(
-        members=tuple(views),
+        members=tuple(v for v in views if v.name not in fenced),
         primary=status.get("primary"),
         initialized=bool(status.get("initialized")),
         semi_sync=spec.semi_sync,
@@ -355,12 +369,50 @@ def reconcile(cluster: Cluster, key: ObjectKey, *, ctx: RenderContext) -> Result
         keep_below=spec.replicas if members > spec.replicas else None,
     )
     decision = decide(snap)
-    changes = act(cluster, obj, decision, views, creds, ctx.member_command)
+    changes = {**held.changes, **act(cluster, obj, decision, views, creds, ctx.member_command)}
     if changes.get("primary") and snap.forced_candidate:
         cluster.patch(
             "MySQLCluster", key.name, key.namespace,
             {"metadata": {"annotations": {FORCE_ANNOTATION: None}}},
         )  # fmt: skip
+    if decision.settled:
+        decision, more = _lifecycle(cluster, obj, spec, decision, views, pods, creds, ctx, now)
+        changes.update(more)
+    return _finish(cluster, key, obj, spec, views, decision, status, changes, now)
+
+
+def _lifecycle(
+    cluster: Cluster,
+    obj: Obj,
+    spec: MySQLClusterSpec,
+    decision: Decision,
+    views: list[MemberView],
+    pods: dict[str, Obj],
+    creds: Members,
+    ctx: RenderContext,
+    now: float,
+) -> tuple[Decision, dict[str, Any]]:
+    def switch(action: Switchover, message: str) -> dict[str, Any]:
+        return act(cluster, obj, Decision(action, message), views, creds, ctx.member_command)
+
+    outcome = lifecycle_ops.run_passes(cluster, obj, spec, views, pods, creds.admin, switch, now)
+    if not outcome.message:
+        return decision, outcome.changes
+    said = Decision(Nothing(), outcome.message, requeue_after=outcome.requeue_after, settled=True)
+    return said, outcome.changes
+
+
+def _finish(
+    cluster: Cluster,
+    key: ObjectKey,
+    obj: Obj,
+    spec: MySQLClusterSpec,
+    views: list[MemberView],
+    decision: Decision,
+    status: dict[str, Any],
+    changes: dict[str, Any],
+    now: float,
+) -> Result:
     new_status = build_status(obj, spec, views, decision, {**status, **changes}, now)
     _maybe_event_semisync(cluster, obj, status, new_status)
     if new_status != status:

@@ -11,10 +11,12 @@ itself, replicas first and the primary last.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any
 
+from petset.api import mariadb_params
 from petset.api.merge import merge_patch
 from petset.api.meta import Obj, name_of, namespace_of, owner_reference
 from petset.api.petset_kinds import MySQLClusterSpec
@@ -239,6 +241,38 @@ def _pod_spec(cluster: Obj, spec: MySQLClusterSpec, ctx: RenderContext) -> dict[
     }
 
 
+STATIC_CONFIG_ANNOTATION = "petset.dev/static-config"
+_BY_NAME = ("containers", "initContainers", "volumes")
+
+
+def static_config_hash(spec: MySQLClusterSpec) -> str | None:
+    """A digest of spec.config's static (restart-only) parameters; None when none."""
+    _dynamic, static = mariadb_params.split_static(dict(spec.config))
+    if not static:
+        return None
+    text = json.dumps({k: static[k] for k in sorted(static)}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def merge_template(template: Obj, override: Obj) -> Obj:
+    """podTemplate overrides: a merge patch, except that containers, init
+    containers and volumes merge by name as kubectl's strategic merge does, so
+    `containers: [{name: mariadbd, args: [...]}]` changes one container."""
+    spec_override = dict(override.get("spec") or {})
+    lists = {k: spec_override.pop(k) for k in _BY_NAME if isinstance(spec_override.get(k), list)}
+    merged: Obj = merge_patch(template, {**override, "spec": spec_override})
+    for key, items in lists.items():
+        current = list(merged["spec"].get(key) or [])
+        for item in items:
+            at = next((i for i, c in enumerate(current) if c.get("name") == item.get("name")), None)
+            if at is None:
+                current.append(item)
+            else:
+                current[at] = merge_patch(current[at], item)
+        merged["spec"][key] = current
+    return merged
+
+
 def render_statefulset(
     cluster: Obj, spec: MySQLClusterSpec, ctx: RenderContext, *, members: int | None = None
 ) -> Obj:
@@ -247,8 +281,13 @@ def render_statefulset(
         "metadata": {"labels": dict(labels)},
         "spec": _pod_spec(cluster, spec, ctx),
     }
+    static = static_config_hash(spec)
+    if static:
+        # static parameters take effect only at start: a change of them is a new
+        # revision, rolled like an upgrade (replicas first, the primary last)
+        template["metadata"]["annotations"] = {STATIC_CONFIG_ANNOTATION: static}
     if spec.pod_template:
-        template = merge_patch(template, spec.pod_template)
+        template = merge_template(template, spec.pod_template)
     claim: dict[str, Any] = {
         "metadata": {"name": "data", "labels": dict(labels)},
         "spec": {

@@ -9,6 +9,10 @@ from petset.api.meta import Obj
 from petset.api.petset_kinds import MySQLClusterSpec
 from petset.engines.mysql.topology import Decision, MemberView
 
+# Status fields the lifecycle passes own (lifecycle_ops.py); None removes one.
+LIFECYCLE_FIELDS = ("rollout", "config", "fenced", "hibernation")
+HIBERNATION_PHASES = {"Stopping": "Hibernating", "Hibernated": "Hibernated", "Waking": "Waking"}
+
 
 def _ts(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -64,7 +68,12 @@ def build_status(
     primary = base.get("primary")
     previous = {m["name"]: m for m in base.get("members") or []}
     members = [_member(v, primary, previous.get(v.name, {}), now) for v in views]
+    fenced = set(base.get("fenced") or []) - {primary}
+    for m in members:
+        if m["name"] in fenced:
+            m.update(fenced=True, healthy=False, state="fenced: no traffic, no replication")
     healthy = sum(1 for m in members if m["healthy"])
+    expected = spec.replicas - len(fenced & {m["name"] for m in members})
     pview = next((v for v in views if v.name == primary), None)
     status: Obj = {
         "observedGeneration": obj["metadata"].get("generation", 1),
@@ -86,18 +95,27 @@ def build_status(
         status["primaryRestarts"] = pview.restarts
     elif base.get("primaryRestarts") is not None:
         status["primaryRestarts"] = base["primaryRestarts"]
-    for k in ("lastFailover", "lastSwitchover"):
+    for k in ("lastFailover", "lastSwitchover", *LIFECYCLE_FIELDS):
         if base.get(k):
             status[k] = base[k]
-    ready = healthy == spec.replicas and primary is not None
+    rollout = base.get("rollout") or {}
+    halted = rollout.get("state") == "Halted"
+    config_error = str((base.get("config") or {}).get("error") or "")
+    ready = healthy == expected and primary is not None and rollout.get("state") != "Progressing"
     status["phase"] = "Ready" if ready else ("Blocked" if decision.blocked else "Progressing")
+    if halted:
+        status["phase"] = "Blocked"
+    hibernation = (base.get("hibernation") or {}).get("state")
+    if hibernation:
+        status["phase"] = HIBERNATION_PHASES[hibernation]
     old = base.get("conditions") or []
     status["conditions"] = [
         _condition(
             "Ready",
             ready,
             "AllMembersHealthy" if ready else "MembersNotHealthy",
-            f"{healthy}/{spec.replicas} members healthy",
+            f"{healthy}/{expected} members healthy"
+            + (f" ({len(fenced)} fenced)" if fenced else ""),
             old,
             now,
         ),
@@ -106,6 +124,22 @@ def build_status(
             decision.blocked,
             "Blocked" if decision.blocked else "NotBlocked",
             decision.message if decision.blocked else "",
+            old,
+            now,
+        ),
+        _condition(
+            "RolloutHalted",
+            halted,
+            "MemberNotHealthy" if halted else "NotHalted",
+            str(rollout.get("message") or "") if halted else "",
+            old,
+            now,
+        ),
+        _condition(
+            "ConfigRejected",
+            bool(config_error),
+            "ServerRefused" if config_error else "Accepted",
+            config_error,
             old,
             now,
         ),

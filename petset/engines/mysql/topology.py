@@ -117,6 +117,8 @@ class Decision:
     blocked: bool = False
     requeue_after: float | None = None
     notes: tuple[str, ...] = field(default=())
+    # the topology needs nothing: lifecycle work (rollout, fencing, config) may go on
+    settled: bool = False
 
 
 def _primary_lost(p: MemberView | None, restarts: int | None) -> tuple[bool, bool]:
@@ -200,7 +202,7 @@ def decide(snap: Snapshot) -> Decision:
         return _switchover(snap, primary)
     if snap.keep_below is not None and primary.ordinal >= snap.keep_below:
         return _switchover(snap, primary, below=snap.keep_below)
-    return Decision(Nothing(), f"healthy: {primary.name} is primary", requeue_after=1)
+    return Decision(Nothing(), f"healthy: {primary.name} is primary", requeue_after=1, settled=True)
 
 
 def _switchover(snap: Snapshot, primary: MemberView, *, below: int | None = None) -> Decision:

@@ -10,65 +10,16 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pymysql
 import pytest
 
-from tests.acceptance.conftest import PetsetEnv, make_env
+from tests.acceptance.conftest import make_env
+from tests.acceptance.mysql.helpers import Db, wait_until
 
 pytestmark = pytest.mark.acceptance
 
 REPO = Path(__file__).resolve().parents[3]
-
-
-def wait_until(cond: Any, timeout: float, what: str, interval: float = 0.3) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = cond()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})")
-
-
-@dataclass
-class Db:
-    env: PetsetEnv
-    name: str = "mysql"
-
-    def status(self) -> dict[str, Any]:
-        obj = self.env.json("get", "mysqlcluster", self.name)
-        return dict(obj.get("status") or {})
-
-    def healthy(self, n: int = 3) -> dict[str, Any] | None:
-        st = self.status()
-        members = st.get("members") or []
-        ok = st.get("phase") == "Ready" and sum(1 for m in members if m.get("healthy")) == n
-        return st if ok else None
-
-    def service_ip(self, svc: str) -> str:
-        return str(self.env.json("get", "svc", svc)["spec"]["clusterIP"])
-
-    def password(self) -> str:
-        secret = self.env.json("get", "secret", f"{self.name}-credentials")
-        return base64.b64decode(secret["data"]["app-password"]).decode()
-
-    def connect(self, host: str) -> pymysql.connections.Connection[Any]:
-        return pymysql.connect(
-            host=host,
-            user="app",
-            password=self.password(),
-            autocommit=True,
-            connect_timeout=2,
-            read_timeout=5,
-            write_timeout=5,
-        )
-
-    def kill_mariadbd(self, member: str, signal: str = "KILL") -> None:
-        self.env.ok("exec", member, "-c", "mariadbd", "--", "sh", "-c",
-                    f"kill -{signal} $(pidof mariadbd)")  # fmt: skip
 
 
 @dataclass
@@ -225,9 +176,7 @@ def test_broken_replica_is_recloned_automatically(db: Db) -> None:
     wait_until(lambda: db.healthy(), 30, "the table on every member")
     # A super user writes on the replica (read_only does not stop it): the next
     # replicated insert of the same key breaks replication there.
-    conn = pymysql.connect(
-        host=replica["ip"], user="petset_admin", password=admin, autocommit=True
-    )
+    conn = pymysql.connect(host=replica["ip"], user="petset_admin", password=admin, autocommit=True)
     with conn, conn.cursor() as cur:
         cur.execute("INSERT INTO t.broken VALUES (7)")
     with db.connect(db.service_ip("mysql-rw")) as c, c.cursor() as cur:
