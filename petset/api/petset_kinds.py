@@ -184,7 +184,7 @@ MYSQL_RESERVED_PARAMETERS = frozenset(
         "server_id", "bind_address", "port", "datadir", "socket", "log_bin",
         "log_slave_updates", "gtid_strict_mode", "report_host", "read_only",
         "rpl_semi_sync_master_enabled", "rpl_semi_sync_slave_enabled",
-        "rpl_semi_sync_master_wait_point", "init_rpl_role", "pid_file",
+        "rpl_semi_sync_master_wait_point", "init_rpl_role", "pid_file", "relay_log_recovery",
     }
 )  # fmt: skip
 

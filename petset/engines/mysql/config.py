@@ -26,7 +26,6 @@ DEFAULTS: Mapping[str, str] = {
     "binlog_format": "ROW",
     "sync_binlog": "1",
     "innodb_flush_log_at_trx_commit": "1",
-    "relay_log_recovery": "ON",
 }
 
 
@@ -73,6 +72,10 @@ def render_mycnf(member: MemberConfig, params: Mapping[str, object]) -> str:
         "gtid_strict_mode = ON",
         "read_only = ON",
         "init_rpl_role = SLAVE",
+        # A semi-sync acknowledgement means "in a replica's relay log"; recovering
+        # the relay log on restart would throw away exactly the acknowledged
+        # transactions a failover after a crash of every member depends on.
+        "relay_log_recovery = OFF",
         f"rpl_semi_sync_master_enabled = {_value(member.semi_sync)}",
         f"rpl_semi_sync_slave_enabled = {_value(member.semi_sync)}",
         "rpl_semi_sync_master_wait_point = AFTER_SYNC",

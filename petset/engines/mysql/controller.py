@@ -99,12 +99,14 @@ def ensure_credentials(cluster: Cluster, obj: Obj, spec: MySQLClusterSpec) -> Me
     )
 
 
-def _container(pod: Obj, name: str) -> tuple[bool, int]:
-    """(running, restartCount) of one container of a pod."""
+def _container(pod: Obj, name: str) -> tuple[bool, int, bool]:
+    """(running, restartCount, in CrashLoopBackOff) of one container of a pod."""
     for cs in (pod.get("status") or {}).get("containerStatuses") or []:
         if cs.get("name") == name:
-            return "running" in (cs.get("state") or {}), int(cs.get("restartCount") or 0)
-    return False, 0
+            state = cs.get("state") or {}
+            looping = (state.get("waiting") or {}).get("reason") == "CrashLoopBackOff"
+            return "running" in state, int(cs.get("restartCount") or 0), looping
+    return False, 0, False
 
 
 def _parse_ts(text: str | None) -> float | None:
@@ -134,7 +136,7 @@ def observe_members(
         if pod is None:
             return MemberView(member, ordinal, None, pod_exists=False)
         ip = (pod.get("status") or {}).get("podIP")
-        running, restarts = _container(pod, "mariadbd")
+        running, restarts, looping = _container(pod, "mariadbd")
         running = running and not pod["metadata"].get("deletionTimestamp")
         status = None
         if running and ip:
@@ -156,6 +158,7 @@ def observe_members(
             status=status,
             unreachable_for=unreachable_for,
             restarts=restarts,
+            crashlooping=looping,
         )
 
     with ThreadPoolExecutor(max_workers=max(1, len(names))) as pool:
@@ -213,9 +216,27 @@ def act(
     elif isinstance(action, Switchover):
         return _switchover(cluster, obj, action, by_name, creds)
     elif isinstance(action, Reclone):
+        if action.verify_divergence and not _still_diverged(by_name, action.member, creds, obj):
+            return {}
         _reclone(cluster, obj, action.member, ip(action.member), creds, member_command)
         cluster.record_event(obj, type="Warning", reason="Recloning", message=decision.message)
     return {}
+
+
+def _still_diverged(by_name: dict[str, MemberView], member: str, creds: Members, obj: Obj) -> bool:
+    """Observe the member, then the primary: a transaction the member holds came
+    from the primary before the member had it, so a primary observed later has it
+    unless the histories really split."""
+    primary = by_name.get(str((obj.get("status") or {}).get("primary")))
+    addr = by_name[member].ip
+    if primary is None or not primary.ip or not addr:
+        return False
+    try:
+        mine = sql.observe(addr, creds.admin).binlog
+        theirs = sql.observe(primary.ip, creds.admin).position
+    except sql.MemberUnreachable:
+        return False
+    return not theirs.contains(mine)
 
 
 def _reclone(
@@ -307,7 +328,9 @@ def _failover(
     with ThreadPoolExecutor(max_workers=len(action.candidates)) as pool:
         drained = dict(pool.map(drain, action.candidates))
     positions = {n: s.position for n, s in drained.items() if s is not None}
-    chosen = choose_candidate(positions, {n: by_name[n].ordinal for n in positions})
+    chosen = choose_candidate(
+        positions, {n: by_name[n].ordinal for n in positions}, avoid=action.old
+    )
     if chosen is None:
         msg = (
             f"failover from {action.old} stopped: candidates' histories diverged "

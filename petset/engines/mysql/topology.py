@@ -15,6 +15,8 @@ from petset.engines.mysql.sql import MemberStatus
 
 # A primary that answers no SQL for this long while its process runs is hung.
 HUNG_AFTER_SECONDS = 2.0
+# A replica whose server crashes this many times in a row is re-cloned.
+CRASHLOOP_RECLONE_AFTER = 3
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,7 @@ class MemberView:
     status: MemberStatus | None = None  # None: did not answer SQL
     unreachable_for: float = 0.0  # seconds without an SQL answer while running
     restarts: int = 0  # the mariadbd container's restartCount
+    crashlooping: bool = False  # mariadbd waits in CrashLoopBackOff
 
     @property
     def reachable(self) -> bool:
@@ -94,6 +97,9 @@ class Promote:
 @dataclass(frozen=True)
 class Reclone:
     member: str  # a replica whose data diverged or broke: set it aside, clone again
+    # "diverged" is judged from two observations made at slightly different
+    # moments: the controller checks it again (replica first, primary second).
+    verify_divergence: bool = False
 
 
 @dataclass(frozen=True)
@@ -170,6 +176,13 @@ def decide(snap: Snapshot) -> Decision:
             return _failover(snap, members)
         return Decision(Promote(primary.name), f"{primary.name} restarted: making it writable")
     for m in sorted(snap.members, key=lambda m: m.ordinal):
+        if m.name != primary.name and m.crashlooping and m.restarts >= CRASHLOOP_RECLONE_AFTER:
+            return Decision(
+                Reclone(m.name),
+                f"{m.name}'s mariadbd keeps crashing ({m.restarts} restarts) while "
+                f"{primary.name} runs fine with the same configuration: re-cloning it, its "
+                "old data kept aside until the clone succeeds",
+            )
         if m.name == primary.name or not m.reachable:
             continue
         assert m.status is not None
@@ -183,7 +196,7 @@ def decide(snap: Snapshot) -> Decision:
         if rep is None or rep.source_host != primary.ip or not rep.sql_running:
             if not primary.position.contains(m.status.binlog):
                 return Decision(
-                    Reclone(m.name),
+                    Reclone(m.name, verify_divergence=True),
                     f"{m.name} has transactions {snap.primary} lacks (diverged): re-cloning "
                     "it, its old data kept aside until the clone succeeds",
                 )
@@ -283,18 +296,25 @@ def _failover(snap: Snapshot, members: dict[str, MemberView]) -> Decision:
             blocked=True,
             requeue_after=1,
         )
-    names = ", ".join(m.name for m in reachable)
+    # A restarted old primary (e.g. after every member crashed) competes too:
+    # it may hold the newest acknowledged writes. Ties go to the others.
+    back = members.get(old)
+    candidates = [*reachable, *([back] if back is not None and back.reachable else [])]
+    names = ", ".join(m.name for m in candidates)
     return Decision(
-        Failover(old, tuple(m.name for m in reachable)),
+        Failover(old, tuple(m.name for m in candidates)),
         f"{old} is down: failing over to the most advanced of {names}",
     )
 
 
-def choose_candidate(positions: dict[str, GtidPosition], ordinals: dict[str, int]) -> str | None:
+def choose_candidate(
+    positions: dict[str, GtidPosition], ordinals: dict[str, int], *, avoid: str | None = None
+) -> str | None:
     """After draining: the member holding every other's transactions (lowest
-    ordinal among equals); None when histories diverged."""
+    ordinal among equals, `avoid` — the old primary — last); None when
+    histories diverged."""
     best, _unique = most_advanced(positions)
     if best is None:
         return None
     equal = [n for n, p in positions.items() if p.contains(positions[best])]
-    return min(equal, key=lambda n: ordinals.get(n, 0))
+    return min(equal, key=lambda n: (n == avoid, ordinals.get(n, 0)))

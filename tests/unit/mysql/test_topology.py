@@ -100,7 +100,7 @@ def test_diverged_member_is_recloned_not_attached() -> None:
     # strict mode: domain 0 seq 13 > 12, so db-1 has a transaction db-0 lacks
     members[1] = view(1, status("0-101-13", ""))
     d = decide(snap(members))
-    assert d.action == Reclone("db-1") and "diverged" in d.message
+    assert d.action == Reclone("db-1", verify_divergence=True) and "diverged" in d.message
 
 
 def test_roles_are_labelled_when_topology_is_right() -> None:
@@ -199,3 +199,24 @@ def test_replica_with_a_replication_error_is_recloned() -> None:
     members[2] = view(2, st, role_label="replica")
     d = decide(snap(members))
     assert d.action == Reclone("db-2") and "Duplicate entry" in d.message
+
+
+def test_crashlooping_replica_is_recloned_while_the_primary_runs() -> None:
+    members = healthy_trio()
+    members[1] = view(1, None, running=False, crashlooping=True, restarts=3)
+    d = decide(snap(members))
+    assert d.action == Reclone("db-1") and "keeps crashing" in d.message
+    members[1] = view(1, None, running=False, crashlooping=True, restarts=1)
+    assert not isinstance(decide(snap(members)).action, Reclone)
+
+
+def test_after_a_full_crash_the_restarted_old_primary_competes() -> None:
+    members = healthy_trio()
+    members[0] = view(0, status("0-100-11", read_only=True), restarts=1)
+    d = decide(snap(members, primary_restarts=0))
+    assert d.action == Failover("db-0", ("db-1", "db-2", "db-0"))
+    ords = {"db-0": 0, "db-1": 1, "db-2": 2}
+    tie = {"db-0": P("0-100-10"), "db-1": P("0-100-10"), "db-2": P("0-100-9")}
+    assert choose_candidate(tie, ords, avoid="db-0") == "db-1"
+    ahead = {"db-0": P("0-100-11"), "db-1": P("0-100-10"), "db-2": P("0-100-9")}
+    assert choose_candidate(ahead, ords, avoid="db-0") == "db-0"
