@@ -9,8 +9,9 @@ the next one. When an endpoint leaves (not ready, deleted), connections to it
 are aborted, as kube-proxy's conntrack cleanup does, so clients reconnect to a
 member that is still serving.
 
-On Linux as root, iptables DNAT on lo would take Python out of the data path
-entirely; this userspace proxy needs no privileges and works everywhere.
+On Linux as root the daemon uses `kernelproxy.KernelProxy` instead (nftables
+DNAT on lo: no Python in the data path); this userspace proxy is the fallback
+that needs no privileges and works everywhere.
 """
 
 from __future__ import annotations
