@@ -26,7 +26,7 @@ from tests.acceptance.statefulset.stsfixtures import (
 
 pytestmark = pytest.mark.acceptance
 
-HOLD = 3.0  # seconds a halted set is watched to confirm it does not move
+HOLD = 2.0  # seconds a halted set is watched to confirm it does not move
 
 
 def _holds(api: Api, name: str, expect: list[str]) -> None:

@@ -124,14 +124,14 @@ def test_canary_and_phased_rolling_updates(env: PetsetEnv, api: Api) -> None:
     assert "partitioned roll out complete: 1 new pods" in status
     # Pods below the partition come back at the current revision when deleted.
     env.ok("delete", "pod", "canary-0", "canary-1")
-    wait_for(
-        "canary-0/1 recreated at the old revision",
-        lambda: (
-            all(is_ready(p) for p in pods_of(api, "canary").values())
-            and _revisions(api, "canary") == canary
-        ),
-        40,
-    )
+
+    def back_at_old_revision() -> bool:
+        pods = pods_of(api, "canary")
+        seen = {n: (revision_of(p), is_ready(p)) for n, p in sorted(pods.items())}
+        assert seen == {n: (r, True) for n, r in canary.items()}, seen
+        return True
+
+    wait_for("canary-0/1 recreated at the old revision", back_at_old_revision, 40)
     # Phased: lower the partition step by step.
     for partition, updated in ((1, "canary-1"), (0, "canary-0")):
         patch = {"spec": {"updateStrategy": {"rollingUpdate": {"partition": partition}}}}
