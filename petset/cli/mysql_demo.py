@@ -49,7 +49,7 @@ class Writer:
     def _connect(self) -> pymysql.connections.Connection[Any]:
         return pymysql.connect(host=self.host, user="app", password=self.password,
                                autocommit=True, connect_timeout=2, read_timeout=5,
-                               write_timeout=5)  # fmt: skip
+                               write_timeout=5, ssl_disabled=True)  # fmt: skip
 
     def start(self) -> None:
         with self._connect() as conn, conn.cursor() as cur:

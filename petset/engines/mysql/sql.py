@@ -87,6 +87,10 @@ def connect(
             write_timeout=READ_TIMEOUT,
             autocommit=True,
             cursorclass=pymysql.cursors.DictCursor,
+            # PyMySQL >= 1.2 tries TLS by default and builds an SSL context (loading
+            # every system CA) per connection: most of an idle daemon's CPU. The
+            # controller talks to members over loopback (locally) or the pod network.
+            ssl_disabled=True,
         )
     except pymysql.err.MySQLError as exc:
         refused = "Connection refused" in str(exc)
