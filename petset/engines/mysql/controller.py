@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import secrets
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -381,7 +382,7 @@ def reconcile(cluster: Cluster, key: ObjectKey, *, ctx: RenderContext) -> Result
     # promoted) until unfenced; the primary cannot be fenced (fence_pass says so).
     fenced = parse_fenced(annotations.get(lifecycle_ops.FENCE_ANNOTATION)) - {primary}
     snap = Snapshot(
-        members=tuple(v for v in views if v.name not in fenced),
+        members=tuple(_same_revision_crashes(views, pods, primary, fenced)),
         primary=status.get("primary"),
         initialized=bool(status.get("initialized")),
         semi_sync=spec.semi_sync,
@@ -402,6 +403,22 @@ def reconcile(cluster: Cluster, key: ObjectKey, *, ctx: RenderContext) -> Result
         decision, more = _lifecycle(cluster, obj, spec, decision, views, pods, creds, ctx, now)
         changes.update(more)
     return _finish(cluster, key, obj, spec, views, decision, status, changes, now)
+
+
+def _same_revision_crashes(
+    views: list[MemberView], pods: dict[str, Obj], primary: str | None, fenced: frozenset[str]
+) -> list[MemberView]:
+    """The members the topology sees. A crash loop at another revision than the
+    primary's is a broken rollout (lifecycle halts it), not broken data to re-clone."""
+
+    def revision(name: str | None) -> str | None:
+        return labels_of(pods[name]).get(lifecycle_ops.REVISION_LABEL) if name in pods else None
+
+    return [
+        v if revision(v.name) == revision(primary) else dataclasses.replace(v, crashlooping=False)
+        for v in views
+        if v.name not in fenced
+    ]
 
 
 def _lifecycle(

@@ -242,6 +242,7 @@ def _pod_spec(cluster: Obj, spec: MySQLClusterSpec, ctx: RenderContext) -> dict[
 
 
 STATIC_CONFIG_ANNOTATION = "petset.dev/static-config"
+TEMPLATE_ANNOTATION = "petset.dev/template-digest"
 _BY_NAME = ("containers", "initContainers", "volumes")
 
 
@@ -297,10 +298,13 @@ def render_statefulset(
     }
     if spec.storage.storage_class_name:
         claim["spec"]["storageClassName"] = spec.storage.storage_class_name
+    # owned objects are synced by a subset test (sync.py), which never sees a
+    # field the template lost (an override undone): a digest of it does
+    digest = hashlib.sha256(json.dumps(template, sort_keys=True).encode()).hexdigest()[:16]
     return {
         "apiVersion": "apps/v1",
         "kind": "StatefulSet",
-        "metadata": _meta(cluster, name_of(cluster)),
+        "metadata": _meta(cluster, name_of(cluster), annotations={TEMPLATE_ANNOTATION: digest}),
         "spec": {
             "replicas": spec.replicas if members is None else members,
             "serviceName": name_of(cluster),

@@ -167,11 +167,14 @@ def _write(db: Db, table: str, rows: range) -> None:
     with db.connect(db.service_ip(f"{NAME}-rw")) as c, c.cursor() as cur:
         cur.execute("CREATE DATABASE IF NOT EXISTS t")
         cur.execute(f"CREATE TABLE IF NOT EXISTS t.{table} (i INT PRIMARY KEY)")
-        cur.executemany(f"INSERT INTO t.{table} VALUES (%s)", list(rows))
+        cur.executemany(f"INSERT INTO t.{table} VALUES (%s)", [(i,) for i in rows])
 
 
 def _rows(db: Db, ip: str, table: str) -> list[int]:
-    return [int(r[0]) for r in query(db, ip, f"SELECT i FROM t.{table} ORDER BY i")]
+    try:
+        return [int(r[0]) for r in query(db, ip, f"SELECT i FROM t.{table} ORDER BY i")]
+    except pymysql.err.ProgrammingError:  # not replicated there yet
+        return []
 
 
 def test_fence_and_unfence_a_replica_keeps_its_data(db: Db) -> None:

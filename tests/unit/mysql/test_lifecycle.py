@@ -216,3 +216,16 @@ def test_pod_template_overrides_merge_containers_by_name() -> None:
     base = {"spec": {"containers": [{"name": "a", "image": "i"}, {"name": "b"}]}}
     out = merge_template(base, {"spec": {"containers": [{"name": "a", "args": ["-x"]}]}})
     assert out["spec"]["containers"] == [{"name": "a", "image": "i", "args": ["-x"]}, {"name": "b"}]
+
+
+def test_a_removed_override_changes_the_statefulsets_digest() -> None:
+    obj = {"apiVersion": "petset.dev/v1alpha1", "kind": "MySQLCluster",
+           "metadata": {"name": "x", "namespace": "default", "uid": "u"}}  # fmt: skip
+    broken = {"spec": {"containers": [{"name": "mariadbd", "args": ["--bad"]}]}}
+
+    def digest(pod_template: dict[str, Any] | None) -> str:
+        spec = MySQLClusterSpec.model_validate({"podTemplate": pod_template})
+        sts = render_statefulset(obj, spec, RenderContext())
+        return str(sts["metadata"]["annotations"]["petset.dev/template-digest"])
+
+    assert digest(broken) != digest(None)  # undo must reach the StatefulSet (sync is a subset test)
