@@ -185,7 +185,8 @@ def _new_loop(kind: str) -> asyncio.AbstractEventLoop:
             if kind == "uvloop":
                 raise
         else:
-            return uvloop.new_event_loop()
+            loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
+            return loop
     return asyncio.new_event_loop()
 
 
