@@ -456,7 +456,10 @@ def _finish(
     new_status = build_status(obj, spec, views, decision, {**status, **changes}, now)
     _maybe_event_semisync(cluster, obj, status, new_status)
     if new_status != status:
-        fresh = cluster.get("MySQLCluster", key.name, key.namespace)
+        try:
+            fresh = cluster.get("MySQLCluster", key.name, key.namespace)
+        except NotFoundError:  # deleted during this pass
+            return Result(f"MySQLCluster {key.name} is gone")
         fresh["status"] = new_status
         cluster.update_status(fresh)
     return Result(decision.message, requeue_after=decision.requeue_after)

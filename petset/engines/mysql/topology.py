@@ -15,6 +15,10 @@ from petset.engines.mysql.sql import MemberStatus
 
 # A primary that answers no SQL for this long while its process runs is hung.
 HUNG_AFTER_SECONDS = 2.0
+# A healthy cluster is looked at this often (lag, semi-sync state); faults do
+# not wait for it: a pod's status change (process exit, failed readiness probe)
+# starts a pass at once.
+HEALTHY_RESYNC = 3.0
 # A replica whose server crashes this many times in a row is re-cloned.
 CRASHLOOP_RECLONE_AFTER = 3
 
@@ -215,7 +219,12 @@ def decide(snap: Snapshot) -> Decision:
         return _switchover(snap, primary)
     if snap.keep_below is not None and primary.ordinal >= snap.keep_below:
         return _switchover(snap, primary, below=snap.keep_below)
-    return Decision(Nothing(), f"healthy: {primary.name} is primary", requeue_after=1, settled=True)
+    return Decision(
+        Nothing(),
+        f"healthy: {primary.name} is primary",
+        requeue_after=HEALTHY_RESYNC,
+        settled=True,
+    )
 
 
 def _switchover(snap: Snapshot, primary: MemberView, *, below: int | None = None) -> Decision:
