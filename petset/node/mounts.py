@@ -71,6 +71,13 @@ def _fits(m: Mount, host: HostView) -> bool:
     return host.is_dir(m.target) == host.is_dir(m.source)
 
 
+def runtime_mounts(paths: list[str]) -> list[Mount]:
+    """petset's own interpreter and code, read-only at the same path, when they
+    live under a path the sandbox gets fresh (a checkout under /tmp): pods run
+    petset's member commands with the daemon's interpreter."""
+    return [Mount(p, p, read_only=True) for p in sorted(set(paths)) if _under_fresh(p)]
+
+
 def filesystem_args(mounts: list[Mount], host: HostView | None = None) -> list[str]:
     """bwrap arguments for the whole filesystem: host read-only, fresh /proc /dev
     /tmp /run, then every mount (parents before children)."""

@@ -13,15 +13,19 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from petset.node.mounts import Mount, filesystem_args
+from petset.node.mounts import Mount, filesystem_args, runtime_mounts
 
 BWRAP = "bwrap"
 NSENTER = "nsenter"
+# Where the daemon's Python and petset's code live: visible in every sandbox
+# (pods run member commands with this interpreter), even under a fresh /tmp.
+RUNTIME_PATHS = [sys.prefix, sys.base_prefix, str(Path(__file__).resolve().parents[2])]
 
 
 class SandboxError(Exception):
@@ -102,7 +106,7 @@ def bwrap_argv(spec: SandboxSpec, status_fd: int) -> list[str]:
         # namespaces, and nsenter could then not join them.
         argv += ["--unshare-user", "--uid", "0", "--gid", "0"]
     argv += ["--unshare-pid", "--unshare-uts", "--unshare-ipc", "--hostname", spec.hostname]
-    argv += filesystem_args(spec.mounts)
+    argv += filesystem_args([*runtime_mounts(RUNTIME_PATHS), *spec.mounts])
     argv += ["--chdir", spec.workdir, "--json-status-fd", str(status_fd), "--"]
     command = list(spec.argv)
     if spec.run_as is not None and not unprivileged():
