@@ -173,7 +173,14 @@ def test_broken_replica_is_recloned_automatically(db: Db) -> None:
     with db.connect(db.service_ip("mysql-rw")) as c, c.cursor() as cur:
         cur.execute("CREATE DATABASE IF NOT EXISTS t")
         cur.execute("CREATE TABLE t.broken (i INT PRIMARY KEY)")
-    wait_until(lambda: db.healthy(), 30, "the table on every member")
+
+    def replica_has_table() -> bool:
+        conn = pymysql.connect(host=replica["ip"], user="petset_admin", password=admin)
+        with conn, conn.cursor() as cur:
+            cur.execute("SHOW TABLES FROM t LIKE 'broken'")
+            return cur.fetchone() is not None
+
+    wait_until(replica_has_table, 30, "the table on the replica")
     # A super user writes on the replica (read_only does not stop it): the next
     # replicated insert of the same key breaks replication there.
     conn = pymysql.connect(host=replica["ip"], user="petset_admin", password=admin, autocommit=True)
