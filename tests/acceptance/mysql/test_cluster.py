@@ -80,7 +80,7 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Db]:
     with make_env(tmp_path_factory.mktemp("mysql")) as env:
         env.ok("apply", "-f", str(REPO / "examples/mysql/cluster.yaml"))
         d = Db(env)
-        wait_until(d.healthy, 120, "3 healthy members")
+        wait_until(d.healthy, 240, "3 healthy members")
         yield d
 
 
@@ -114,7 +114,7 @@ def test_kill_9_of_the_primary_loses_no_acknowledged_write(db: Db) -> None:
     wait_until(lambda: len(writer.acked) > count + 100, 30, "writes after failover")
     writer.stop()
     assert writer.missing() == []
-    st = wait_until(db.healthy, 60, "the old primary back as a replica")
+    st = wait_until(db.healthy, 180, "the old primary back as a replica")
     assert st["primary"] != old
     ep = db.env.json("get", "ep", "mysql-rw")
     ips = [a["ip"] for s in ep.get("subsets") or [] for a in s.get("addresses") or []]
@@ -135,7 +135,7 @@ def test_switchover_moves_the_primary_with_writes_running(db: Db) -> None:
     wait_until(lambda: len(writer.acked) > count + 100, 30, "writes after switchover")
     writer.stop()
     assert writer.missing() == []
-    assert wait_until(db.healthy, 60, "healthy after switchover")["primary"] == target
+    assert wait_until(db.healthy, 180, "healthy after switchover")["primary"] == target
 
 
 def test_hung_primary_is_fenced_and_failed_over(db: Db) -> None:
@@ -149,17 +149,17 @@ def test_hung_primary_is_fenced_and_failed_over(db: Db) -> None:
     writer.stop()
     assert writer.missing() == []
     assert "Fenced" in db.env.ok("events", "--for", "mysqlcluster/mysql")
-    wait_until(db.healthy, 90, "the fenced member back as a replica")
+    wait_until(db.healthy, 240, "the fenced member back as a replica")
 
 
 def test_scale_out_by_clone_and_back_in(db: Db) -> None:
     db.env.ok("scale", "mysqlcluster/mysql", "--replicas", "4")
-    st = wait_until(lambda: db.healthy(4), 120, "4 healthy members")
+    st = wait_until(lambda: db.healthy(4), 240, "4 healthy members")
     assert any(m["name"] == "mysql-3" and m["role"] == "replica" for m in st["members"])
     log = db.env.ok("logs", "mysql-3", "-c", "init-data")
     assert "cloned" in log and "mysql-" not in log.split("cloned")[0]
     db.env.ok("scale", "mysqlcluster/mysql", "--replicas", "3")
-    wait_until(lambda: db.healthy(3), 90, "3 healthy members after scale in")
+    wait_until(lambda: db.healthy(3), 240, "3 healthy members after scale in")
     bad = db.env.run("scale", "mysqlcluster/mysql", "--replicas", "0")
     assert bad.returncode == 1 and "spec.replicas" in bad.stderr
 
@@ -190,7 +190,7 @@ def test_broken_replica_is_recloned_automatically(db: Db) -> None:
         cur.execute("INSERT INTO t.broken VALUES (7), (8)")
     wait_until(lambda: "Recloning" in db.env.ok("events", "--for", "mysqlcluster/mysql"), 30,
                "the re-clone to start")  # fmt: skip
-    wait_until(db.healthy, 120, "the re-cloned replica healthy")
+    wait_until(db.healthy, 240, "the re-cloned replica healthy")
     log = db.env.ok("logs", replica["name"], "-c", "init-data")
     assert "cloned" in log and "removed .petset-aside-" in log
     conn = pymysql.connect(host=replica["ip"], user="petset_admin", password=admin)
@@ -205,7 +205,7 @@ def test_full_crash_comes_back_with_every_acknowledged_write(db: Db) -> None:
     db.env.ok("daemon", "stop", "--pods")  # every member down at once, and the daemon
     writer.stop()
     db.env.ok("daemon", "start")
-    wait_until(db.healthy, 120, "the cluster back after a full crash")
+    wait_until(db.healthy, 240, "the cluster back after a full crash")
     assert writer.missing() == []
 
 
