@@ -109,6 +109,14 @@ class PodWorker:
     # -- one pass --------------------------------------------------------------------
     def sync(self) -> float:
         """Observe, decide, act once; returns how long to sleep before the next pass."""
+        if self._volumes is not None and any(not p.exists() for p in self._volumes.values()):
+            # A volume's directory vanished under a running pod (seen when a pod of
+            # the same name was torn down at the same moment): prepare it again
+            # rather than fail every container start from now on.
+            self.ctx.logger.warning(
+                "pod %s: a volume directory vanished; preparing again", self.key
+            )
+            self._volumes = None
         if self._volumes is None and not self._prepare():
             return 2.0
         init_done = self._sync_inits()
