@@ -348,7 +348,20 @@ def _failover(
     return {"primary": chosen, "lastFailover": msg, "primaryRestarts": by_name[chosen].restarts}
 
 
-def reconcile(cluster: Cluster, key: ObjectKey, *, ctx: RenderContext) -> Result:
+# How recent an observation of the primary in semi-sync mode must be for an
+# automatic failover: a healthy cluster is observed every HEALTHY_RESYNC seconds.
+SEMISYNC_FRESH_SECONDS = 15.0
+
+
+def reconcile(
+    cluster: Cluster,
+    key: ObjectKey,
+    *,
+    ctx: RenderContext,
+    semisync_seen: dict[str, float] | None = None,
+) -> Result:
+    """`semisync_seen` (cluster uid -> monotonic time) lives as long as this
+    process: after a daemon restart nothing has been seen."""
     try:
         obj = cluster.get("MySQLCluster", key.name, key.namespace)
     except NotFoundError:
@@ -381,8 +394,18 @@ def reconcile(cluster: Cluster, key: ObjectKey, *, ctx: RenderContext) -> Result
     # A fenced member is outside the topology (never attached, labelled or
     # promoted) until unfenced; the primary cannot be fenced (fence_pass says so).
     fenced = parse_fenced(annotations.get(lifecycle_ops.FENCE_ANNOTATION)) - {primary}
+    seen = {} if semisync_seen is None else semisync_seen
+    uid = str(obj["metadata"].get("uid"))
+    pview = next((v for v in views if v.name == primary), None)
+    if pview is not None and pview.status is not None and not pview.status.read_only:
+        if pview.status.semi_sync_primary_on:
+            seen[uid] = time.monotonic()
+        else:
+            seen.pop(uid, None)
+    recent = time.monotonic() - seen.get(uid, float("-inf")) < SEMISYNC_FRESH_SECONDS
     snap = Snapshot(
         members=tuple(_same_revision_crashes(views, pods, primary, fenced)),
+        semi_sync_seen_recently=recent or semisync_seen is None,
         primary=status.get("primary"),
         initialized=bool(status.get("initialized")),
         semi_sync=spec.semi_sync,
@@ -493,7 +516,7 @@ def controller(ctx: RenderContext) -> Controller:
     return Controller(
         name="mysqlcluster",
         kind="MySQLCluster",
-        reconcile=partial(reconcile, ctx=ctx),
+        reconcile=partial(reconcile, ctx=ctx, semisync_seen={}),
         owns=("StatefulSet", "Service", "ConfigMap", "Secret"),
         watches=(("Pod", pods_to_cluster),),
         workers=2,

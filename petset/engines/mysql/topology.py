@@ -52,6 +52,10 @@ class Snapshot:
     initialized: bool
     semi_sync: bool  # spec.semiSync
     primary_was_semi_sync: bool  # last observation of the primary: semi-sync ON
+    # This controller saw the primary semi-synchronous moments ago. False after a
+    # daemon restart: while it was away the primary may have gone asynchronous
+    # (e.g. every member stopping at once) and acknowledged writes no replica has.
+    semi_sync_seen_recently: bool = True
     forced_candidate: str | None = None  # `petset mysql failover --to` (user takes the risk)
     # restartCount of the primary's mariadbd when petset last saw it serve as primary:
     # a higher count means it died and was restarted in place since.
@@ -282,9 +286,27 @@ def _failover(snap: Snapshot, members: dict[str, MemberView]) -> Decision:
             Failover(old, (snap.forced_candidate,)),
             f"{old} is down: failing over to {snap.forced_candidate} as the user forced",
         )
+    back = members.get(old)
+    if back is not None and back.reachable and reachable:
+        # The old primary is back (read-only): it holds every write it ever
+        # acknowledged, so the most advanced of all of them loses nothing.
+        names = ", ".join(m.name for m in [*reachable, back])
+        return Decision(
+            Failover(old, tuple(m.name for m in [*reachable, back])),
+            f"{old} restarted: failing over to the most advanced of {names}",
+        )
     if not reachable:
         return Decision(
             Nothing(), f"{old} is down and no other member answers: waiting", requeue_after=1
+        )
+    if not snap.semi_sync_seen_recently:
+        return Decision(
+            Nothing(),
+            f"{old} is down and petset did not see it replicate semi-synchronously just "
+            "before (the daemon was not running): acknowledged writes may exist only on it; "
+            f"waiting for {old} to come back (or `petset mysql failover CLUSTER --to MEMBER`)",
+            blocked=True,
+            requeue_after=1,
         )
     missing = [m.name for m in others if not m.reachable]
     if not snap.semi_sync or not snap.primary_was_semi_sync:
@@ -305,13 +327,9 @@ def _failover(snap: Snapshot, members: dict[str, MemberView]) -> Decision:
             blocked=True,
             requeue_after=1,
         )
-    # A restarted old primary (e.g. after every member crashed) competes too:
-    # it may hold the newest acknowledged writes. Ties go to the others.
-    back = members.get(old)
-    candidates = [*reachable, *([back] if back is not None and back.reachable else [])]
-    names = ", ".join(m.name for m in candidates)
+    names = ", ".join(m.name for m in reachable)
     return Decision(
-        Failover(old, tuple(m.name for m in candidates)),
+        Failover(old, tuple(m.name for m in reachable)),
         f"{old} is down: failing over to the most advanced of {names}",
     )
 

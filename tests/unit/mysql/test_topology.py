@@ -220,3 +220,13 @@ def test_after_a_full_crash_the_restarted_old_primary_competes() -> None:
     assert choose_candidate(tie, ords, avoid="db-0") == "db-1"
     ahead = {"db-0": P("0-100-11"), "db-1": P("0-100-10"), "db-2": P("0-100-9")}
     assert choose_candidate(ahead, ords, avoid="db-0") == "db-0"
+
+
+def test_after_a_daemon_restart_a_dead_primary_is_waited_for() -> None:
+    members = healthy_trio()
+    members[0] = view(0, None, running=True, restarts=1)  # restarting, not answering yet
+    d = decide(snap(members, primary_restarts=0, semi_sync_seen_recently=False))
+    assert d.blocked and isinstance(d.action, Nothing) and "waiting for db-0" in d.message
+    members[0] = view(0, status("0-100-12", read_only=True), restarts=1)  # back
+    d = decide(snap(members, primary_restarts=0, semi_sync_seen_recently=False))
+    assert d.action == Failover("db-0", ("db-1", "db-2", "db-0"))
