@@ -15,10 +15,7 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,30 +23,12 @@ from typing import Any
 
 import pytest
 
+from bench.harness import alive as _alive
+from bench.harness import free_port as _free_port
+from bench.harness import petset_argv
+from bench.harness import wait_gone as _wait_gone
+
 REPO = Path(__file__).resolve().parents[2]
-PETSET = REPO / ".venv" / "bin" / "petset"
-
-
-def petset_argv() -> list[str]:
-    if PETSET.exists():
-        return [str(PETSET)]
-    return [sys.executable, "-m", "petset.cli"]
-
-
-def _free_port(host: str, prefer: int | None = None) -> int:
-    """A port free for both UDP and TCP on `host` (DNS needs both); `prefer` if it is."""
-    candidates = [prefer] if prefer else []
-    candidates += [random.randint(20000, 60000) for _ in range(50)]
-    for port in candidates:
-        try:
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-                u.bind((host, port))
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
-                t.bind((host, port))
-        except OSError:
-            continue
-        return port
-    raise RuntimeError(f"no free port on {host}")
 
 
 @dataclass
@@ -114,21 +93,6 @@ class PetsetEnv:
         os.kill(pid, signal.SIGKILL)
         _wait_gone(pid, 10)
         return pid
-
-
-def _alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat[stat.rindex(")") + 2] not in "ZX"
-
-
-def _wait_gone(pid: int, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while _alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return not _alive(pid)
 
 
 def stop_daemon(env: PetsetEnv) -> None:
