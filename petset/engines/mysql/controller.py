@@ -22,6 +22,7 @@ from petset.api.errors import AlreadyExistsError, NotFoundError
 from petset.api.meta import Obj, ObjectKey, labels_of, name_of
 from petset.api.petset_kinds import MySQLClusterSpec, parse_mysqlcluster
 from petset.engines.mysql import lifecycle_ops, sql
+from petset.engines.mysql.backup.bootstrap import spec_bootstrap, track_bootstrap
 from petset.engines.mysql.lifecycle import parse_fenced
 from petset.engines.mysql.render import (
     CLUSTER_LABEL,
@@ -476,7 +477,9 @@ def _finish(
     changes: dict[str, Any],
     now: float,
 ) -> Result:
-    new_status = build_status(obj, spec, views, decision, {**status, **changes}, now)
+    merged = {**status, **changes}
+    merged.update(track_bootstrap(cluster, obj, spec_bootstrap(spec), merged))
+    new_status = build_status(obj, spec, views, decision, merged, now)
     _maybe_event_semisync(cluster, obj, status, new_status)
     if new_status != status:
         try:

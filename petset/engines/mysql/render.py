@@ -20,6 +20,7 @@ from petset.api import mariadb_params
 from petset.api.merge import merge_patch
 from petset.api.meta import Obj, name_of, namespace_of, owner_reference
 from petset.api.petset_kinds import MySQLClusterSpec
+from petset.engines.mysql.backup.bootstrap import spec_bootstrap, template_bootstrap
 from petset.engines.mysql.backup.restore import restore_pod_additions
 from petset.engines.mysql.member import AGENT_PORT
 
@@ -184,9 +185,8 @@ def _pod_spec(cluster: Obj, spec: MySQLClusterSpec, ctx: RenderContext) -> dict[
     ]
     member = list(ctx.member_command)
     image = spec.image or ctx.image
-    bootstrap = (
-        spec.bootstrap.model_dump(by_alias=True, exclude_none=True) if spec.bootstrap else None
-    )
+    # the bootstrap in use: an ignored edit of spec.bootstrap does not roll the members
+    bootstrap = template_bootstrap(cluster, spec_bootstrap(spec))
     restore_env, restore_volumes, restore_mounts = restore_pod_additions(
         namespace_of(cluster), bootstrap, ctx.backup_store
     )

@@ -95,7 +95,7 @@ def build_status(
         status["primaryRestarts"] = pview.restarts
     elif base.get("primaryRestarts") is not None:
         status["primaryRestarts"] = base["primaryRestarts"]
-    for k in ("lastFailover", "lastSwitchover", *LIFECYCLE_FIELDS):
+    for k in ("lastFailover", "lastSwitchover", "bootstrap", *LIFECYCLE_FIELDS):
         if base.get(k):
             status[k] = base[k]
     rollout = base.get("rollout") or {}
@@ -144,4 +144,16 @@ def build_status(
             now,
         ),
     ]
+    # spec.bootstrap edited on a cluster that has data (backup/bootstrap.py decides)
+    ignored = str((base.get("bootstrap") or {}).get("ignored") or "")
+    status["conditions"].append(
+        _condition(
+            "BootstrapIgnored",
+            bool(ignored),
+            "ClusterHasData" if ignored else "NotIgnored",
+            ignored,
+            old,
+            now,
+        )
+    )
     return status

@@ -47,6 +47,13 @@ def test_a_due_time_creates_one_backup_named_after_it() -> None:
     assert plan(schedule(), [], T0 + HOUR).create == "nightly-203001010100"
 
 
+def test_a_schedule_with_seconds_names_backups_to_the_second() -> None:
+    s = schedule(schedule="0 * * * * */20")  # croniter's sixth field: seconds
+    s["status"] = {"lastScheduleTime": ts(T0 + 20)}
+    p = plan(s, [], T0 + 45)
+    assert p.create == "nightly-20300101000040" and p.scheduled_time == T0 + 40
+
+
 def test_missed_runs_collapse_into_the_latest() -> None:
     p = plan(schedule(), [], T0 + 5 * HOUR + 30)
     assert p.create == "nightly-203001010500"

@@ -97,7 +97,9 @@ def plan(schedule: Obj, backups: list[Obj], now: float) -> Plan:
         # like concurrencyPolicy: Forbid: one backup of a cluster at a time
         names = ", ".join(b["metadata"]["name"] for b in running)
         return Plan(None, None, doomed, next_time, f"skipping {_ts(due)}: {names} still runs")
-    stamp = datetime.fromtimestamp(due, UTC).strftime("%Y%m%d%H%M")
+    # croniter's optional sixth field is seconds: then several backups a minute
+    fmt = "%Y%m%d%H%M%S" if len(spec["schedule"].split()) == 6 else "%Y%m%d%H%M"
+    stamp = datetime.fromtimestamp(due, UTC).strftime(fmt)
     return Plan(f"{name}-{stamp}", due, doomed, next_time, f"backup for {_ts(due)}")
 
 

@@ -1,0 +1,66 @@
+"""spec.bootstrap acts only before a cluster is initialized; later edits are
+ignored, and status and Events say so."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from petset.engines.mysql.backup.bootstrap import (
+    bootstrap_state,
+    template_bootstrap,
+    track_bootstrap,
+)
+from petset.runtime.memory import MemoryCluster
+
+B1 = {"fromBackup": {"name": "b1"}}
+B2 = {"fromBackup": {"name": "b2"}}
+
+
+def test_before_initialization_the_spec_is_what_will_be_used() -> None:
+    assert bootstrap_state(B1, {}) == {"used": B1}
+    assert bootstrap_state(B2, {"bootstrap": {"used": B1}}) == {"used": B2}
+    assert bootstrap_state(None, {"initialized": False}) == {"used": None}
+
+
+def test_once_initialized_the_used_bootstrap_is_frozen_and_edits_are_ignored() -> None:
+    restored = {"initialized": True, "bootstrap": {"used": B1}}
+    assert bootstrap_state(B1, restored) == {"used": B1}
+    changed = bootstrap_state(B2, restored)
+    assert changed["used"] == B1 and "changed but is ignored" in changed["ignored"]
+    added = bootstrap_state(B1, {"initialized": True, "bootstrap": {"used": None}})
+    assert added["used"] is None and "added but is ignored" in added["ignored"]
+    assert "already has data" in added["ignored"]
+    # removing it after the restore is tidying up, not something to warn about
+    assert bootstrap_state(None, restored) == {"used": B1}
+
+
+def test_a_cluster_initialized_before_the_record_takes_its_spec_as_used() -> None:
+    assert bootstrap_state(B1, {"initialized": True}) == {"used": B1}
+
+
+def test_the_template_keeps_the_bootstrap_in_use() -> None:
+    obj: dict[str, Any] = {"status": {"initialized": True, "bootstrap": {"used": None}}}
+    assert template_bootstrap(obj, B1) is None  # no rollout for an ignored edit
+    assert template_bootstrap({"status": {}}, B1) == B1
+    assert template_bootstrap({"status": {"initialized": True}}, B1) == B1
+
+
+def test_one_event_per_ignored_edit() -> None:
+    cluster = MemoryCluster()
+    obj = cluster.create(
+        {
+            "apiVersion": "petset.dev/v1alpha1",
+            "kind": "MySQLCluster",
+            "metadata": {"name": "db", "namespace": "default"},
+            "spec": {},
+        }
+    )
+    status: dict[str, Any] = {"initialized": True, "bootstrap": {"used": None}}
+    for _ in range(3):
+        status.update(track_bootstrap(cluster, obj, B1, status))
+    status.update(track_bootstrap(cluster, obj, B2, status))
+    reasons = [e["reason"] for e in cluster.events]
+    assert reasons == ["BootstrapIgnored", "BootstrapIgnored"]
+    assert status["bootstrap"]["used"] is None and status["bootstrap"]["ignored"]
+    status.update(track_bootstrap(cluster, obj, None, status))
+    assert "ignored" not in status["bootstrap"]
