@@ -4,9 +4,7 @@ binlogs archived from the primary."""
 
 from __future__ import annotations
 
-import base64
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +13,7 @@ import pytest
 
 from petset.engines.mysql.backup.store import LocalDirectoryStore
 from tests.acceptance.conftest import PetsetEnv, make_env
+from tests.acceptance.mysql_backup.daemon import admin, apply, ready, wait_until
 
 pytestmark = pytest.mark.acceptance
 
@@ -24,28 +23,6 @@ CLUSTER = {
     "metadata": {"name": "db"},
     "spec": {"replicas": 2, "semiSyncTimeoutMs": 2000, "binlogArchive": {"enabled": True}},
 }
-
-
-def wait_until(cond: Any, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = cond()
-        if last:
-            return last
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
-
-
-def admin(env: PetsetEnv, cluster: str) -> str:
-    secret = env.json("get", "secret", f"{cluster}-credentials")
-    return base64.b64decode(secret["data"]["admin-password"]).decode()
-
-
-def ready(env: PetsetEnv, cluster: str, n: int) -> dict[str, Any] | None:
-    st = env.json("get", "mysqlcluster", cluster).get("status") or {}
-    healthy = [m for m in st.get("members") or [] if m.get("healthy")]
-    return st if st.get("phase") == "Ready" and len(healthy) == n else None
 
 
 def test_backup_from_a_replica_then_restore_into_a_new_cluster(tmp_path: Path) -> None:
@@ -106,3 +83,53 @@ def test_backup_from_a_replica_then_restore_into_a_new_cluster(tmp_path: Path) -
             cur.execute("SELECT COUNT(*), @@gtid_binlog_pos FROM app.t")
             assert cur.fetchone() == (100, bst["gtid"])
         conn.close()
+
+        schedule_creates_and_prunes(env, store)
+
+
+def _items(doc: Any) -> list[dict[str, Any]]:
+    return list(doc.get("items") or []) if isinstance(doc, dict) else list(doc)
+
+
+def schedule_creates_and_prunes(env: PetsetEnv, store: LocalDirectoryStore) -> None:
+    """A schedule every 3 s (croniter's seconds field) keeping 2: backups are
+    taken one at a time and the older ones pruned, data included."""
+    schedule = {
+        "apiVersion": "petset.dev/v1alpha1",
+        "kind": "BackupSchedule",
+        "metadata": {"name": "often"},
+        "spec": {"cluster": "db", "schedule": "* * * * * */3", "keep": 2},
+    }
+    apply(env, schedule)
+
+    def scheduled() -> list[dict[str, Any]]:
+        return [
+            b
+            for b in _items(env.json("get", "backup"))
+            if b["metadata"]["name"].startswith("often-")
+        ]
+
+    def pruned() -> bool:
+        return env.ok("events").count("BackupPruned") >= 2
+
+    wait_until(pruned, 120, "the schedule to prune two backups")
+    apply(env, {**schedule, "spec": {**schedule["spec"], "suspend": True}})
+    events = env.ok("events")
+    assert events.count("BackupCreated") >= 4
+
+    def all_finished() -> list[dict[str, Any]]:
+        bs = scheduled()
+        finished = all((b.get("status") or {}).get("phase") in ("Completed", "Failed") for b in bs)
+        return bs if finished else []
+
+    kept = wait_until(all_finished, 60, "the last scheduled backup to finish")
+    done = [b for b in kept if b["status"]["phase"] == "Completed"]
+    assert len(kept) <= 3 and len(done) >= 1, kept
+    # pruned Backups took their data with them; the manual one is not the schedule's
+    names = {b["metadata"]["name"] for b in kept}
+    wait_until(
+        lambda: {k.split("/")[1] for k in store.keys("default/") if "often-" in k} <= names,
+        30,
+        "pruned backups' data to leave the store",
+    )
+    assert "default/b1" in store.keys("default/")
