@@ -1,6 +1,12 @@
 """kubectl-apply semantics as pure functions: what the user applied is kept in
 the last-applied annotation, and a new apply is merged three ways so fields set
-by controllers (status, spec.clusterIP, ...) survive."""
+by controllers (status, spec.clusterIP, ...) survive.
+
+As kubectl's three-way patch, removals come from (last applied -> config) and
+changes from (live -> config): a field the config sets is set again when the
+live object has drifted from it (`rollout undo`, an edit, a patch), even though
+the annotation still equals the config. Lists are whole values, as in a JSON
+merge patch."""
 
 from __future__ import annotations
 
@@ -8,9 +14,9 @@ import copy
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
-from petset.api.merge import three_way_merge
+from petset.api.merge import merge_patch, three_way_merge
 from petset.api.meta import Obj
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
@@ -76,11 +82,32 @@ def object_to_create(cfg: Obj, defaults: Defaults | None) -> Obj:
     return defaults(obj) if defaults else obj
 
 
+def drift_patch(live: Any, desired: Any) -> Any:
+    """The merge patch that sets every value `desired` gives where `live` differs,
+    removing nothing (kubectl's changes-and-additions half of a three-way patch)."""
+    if not isinstance(desired, dict):
+        return copy.deepcopy(desired)
+    live = live if isinstance(live, dict) else {}
+    patch: dict[str, Any] = {}
+    for key, value in desired.items():
+        if value is None or live.get(key) == value:
+            continue  # an explicit null is a removal: the three-way merge's business
+        sub = drift_patch(live.get(key), value)
+        if sub != {} or key not in live:
+            patch[key] = sub
+    return patch
+
+
 def merged_update(live: Obj, cfg: Obj, defaults: Defaults | None) -> Obj | None:
-    """The object to write for an apply over `live`, or None when the user's
-    config is what they applied last time (nothing is written at all)."""
-    previous = last_applied(live)
-    if previous == cfg:
-        return None
-    merged = with_last_applied(three_way_merge(previous, cfg, live), cfg)
-    return defaults(merged) if defaults else merged
+    """The object to write for an apply over `live`, or None when it would not
+    change anything (nothing is written at all).
+
+    The annotation equal to `cfg` does not make an apply a no-op: a server-side
+    change since (rollout undo) is undone by re-applying the user's values, as
+    kubectl does; defaults are applied before comparing, so fields the API
+    server fills in do not count as drift."""
+    merged = three_way_merge(last_applied(live), cfg, live)
+    merged = with_last_applied(merge_patch(merged, drift_patch(merged, cfg)), cfg)
+    if defaults:
+        merged = defaults(merged)
+    return None if merged == live else merged
