@@ -1,5 +1,13 @@
 """The node's hold on a Pod object: nodeName plus the `petset.dev/kubelet` finalizer,
-so a deleted pod stays visible (Terminating) until its sandboxes are gone."""
+so a deleted pod stays visible (Terminating) until its sandboxes are gone.
+
+Every write here names the pod by namespace/name, so each one first checks that
+the stored pod is still the same object (same uid): a pod deleted and recreated
+under the same name is another pod, and what the node does for the old one
+(status, finalizer) must never land on its successor. The kubelet's status
+manager does the same ("pod was deleted and then recreated, skipping status
+update").
+"""
 
 from __future__ import annotations
 
@@ -20,12 +28,15 @@ def _current(cluster: Cluster, pod: Obj) -> Obj | None:
     return stored if uid_of(stored) == uid_of(pod) else None
 
 
-def claim(cluster: Cluster, pod: Obj, node_name: str) -> Obj:
-    """Bind the pod to this node and add the finalizer; returns the pod as stored."""
+def claim(cluster: Cluster, pod: Obj, node_name: str) -> Obj | None:
+    """Bind the pod to this node and add the finalizer; returns the pod as stored,
+    None when it is gone (or the name now belongs to a pod with another uid)."""
     for _ in range(ATTEMPTS):
         stored = _current(cluster, pod)
-        if stored is None or is_being_deleted(stored):
-            return pod
+        if stored is None:
+            return None
+        if is_being_deleted(stored):
+            return stored
         md, spec = stored["metadata"], stored.setdefault("spec", {})
         finalizers = list(md.get("finalizers") or [])
         if FINALIZER in finalizers and spec.get("nodeName"):
@@ -37,8 +48,26 @@ def claim(cluster: Cluster, pod: Obj, node_name: str) -> Obj:
         except ConflictError:
             continue
         except NotFoundError:
-            return pod
+            return None
     return pod
+
+
+def write_status(cluster: Cluster, pod: Obj, status: Obj) -> Obj | None:
+    """Replace the pod's status if the stored pod is still this one (same uid);
+    returns the stored pod, None when it is gone or replaced."""
+    for _ in range(ATTEMPTS):
+        stored = _current(cluster, pod)
+        if stored is None:
+            return None
+        try:
+            # The version just read is the precondition: a successor created after the
+            # read has another uid and a newer version, so the write fails instead.
+            return cluster.update_status({**stored, "status": status})
+        except ConflictError:
+            continue
+        except NotFoundError:
+            return None
+    raise ConflictError(f"pod {name_of(pod)!r}: status kept changing; will write it again")
 
 
 def unclaim(cluster: Cluster, pod: Obj) -> None:

@@ -4,6 +4,11 @@
 sandboxes whose pods still exist are adopted as they are (same processes, same
 restartCount), those whose pods are gone are stopped. `stop()` stops the
 node's threads only; the pods keep running for the next daemon to adopt.
+
+Workers are keyed by pod uid, never by name: a pod deleted and recreated under
+the same name is a new worker. The watch resumes from the newest version seen
+and relists after Gone (as an informer); an event for a uid whose worker has
+finished is a late echo of a deleted pod and starts nothing.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import logging
 import shutil
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,6 +39,7 @@ from petset.node.sandbox import is_alive
 from petset.runtime.cluster import Cluster, ExecResult
 
 WATCH_TIMEOUT = 1.0
+FINISHED_MEMORY = 4096  # uids of finished pods remembered, to ignore their late events
 
 
 class Node:
@@ -60,6 +67,7 @@ class Node:
             self._exits,
         )
         self._workers: dict[str, PodWorker] = {}  # by pod uid
+        self._finished: OrderedDict[str, None] = OrderedDict()  # uids of deleted pods
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
@@ -139,7 +147,7 @@ class Node:
                 p for p in self.cluster.list("Pod", meta["namespace"]) if name_of(p) == meta["name"]
             ]
             if not same_name and ip_releasable(self.cluster, stub):
-                self.pool.release(key)
+                self.pool.release(key, holder=str(meta["uid"]))
         self.logger.info("stopped sandboxes of vanished pod %s", path.name)
         shutil.rmtree(path, ignore_errors=True)
 
@@ -149,27 +157,46 @@ class Node:
         while not self._stop.is_set():
             try:
                 for ev in self.cluster.watch("Pod", resource_version=rv, timeout=WATCH_TIMEOUT):
-                    rv = ev.resource_version
+                    # The initial ADDED events come in name order, not version order:
+                    # resuming from the last one would replay other pods' history.
+                    rv = newest(rv, ev.resource_version)
                     self._handle(ev.type, ev.object)
                     if self._stop.is_set():
                         return
             except GoneError:
+                self.logger.info("pod watch: version %s compacted; listing again", rv)
                 rv = None
+                self._relist()
             except Exception:
                 self.logger.exception("pod watch failed; retrying")
                 time.sleep(1)
 
+    def _relist(self) -> None:
+        """After Gone, the deletions the watch missed: workers whose pod is not listed."""
+        present = {uid_of(p) for p in self.cluster.list("Pod")}
+        for w in self._all_workers():
+            if w.uid not in present:
+                w.update(w.pod, deleted=True)
+
     def _handle(self, type_: str, pod: Obj) -> None:
         uid = uid_of(pod)
         with self._lock:
+            if uid in self._finished:
+                return  # a late event of a pod already torn down: never start it again
             worker = self._workers.get(uid)
             if worker is not None and worker.done.is_set():
                 del self._workers[uid]
+                if not self._stop.is_set():
+                    self._remember_finished(uid)
+                    return
                 worker = None
             if worker is not None:
                 worker.update(pod, deleted=type_ == "DELETED")
                 return
-            if type_ == "DELETED" or self._stop.is_set():
+            if type_ == "DELETED":
+                self._remember_finished(uid)
+                return
+            if self._stop.is_set():
                 return
             nodename = (pod.get("spec") or {}).get("nodeName")
             if nodename and nodename != self.settings.node_name:
@@ -177,6 +204,11 @@ class Node:
             worker = PodWorker(self._ctx, pod)
             self._workers[uid] = worker
         worker.start()
+
+    def _remember_finished(self, uid: str) -> None:
+        self._finished[uid] = None
+        while len(self._finished) > FINISHED_MEMORY:
+            self._finished.popitem(last=False)
 
     # -- pod IO -----------------------------------------------------------------------
     def _worker(self, namespace: str, name: str) -> PodWorker:
@@ -258,3 +290,12 @@ class Node:
         yield from logs.follow(
             path, running, tail=tail, timestamps=timestamps, stop=self._stop.is_set
         )
+
+
+def newest(current: str | None, seen: str) -> str:
+    """The version to resume a watch from: the highest seen (numeric versions)."""
+    if current is None or not seen:
+        return seen or (current or "")
+    if seen.isdigit() and current.isdigit():
+        return seen if int(seen) > int(current) else current
+    return seen

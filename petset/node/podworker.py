@@ -18,7 +18,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 from petset.api.errors import NotFoundError
-from petset.api.meta import Obj, controller_ref, is_being_deleted, name_of, namespace_of
+from petset.api.meta import (
+    Obj,
+    controller_ref,
+    is_being_deleted,
+    name_of,
+    namespace_of,
+    resource_version_of,
+    uid_of,
+)
 from petset.api.settings import Settings
 from petset.node import binding, decisions, envvars, logs, podstatus
 from petset.node.containers import Container, Probe, write_json
@@ -57,10 +65,20 @@ def pod_key(pod: Obj) -> str:
     return f"{namespace_of(pod) or 'default'}/{name_of(pod)}"
 
 
+def is_older(candidate: Obj, current: Obj) -> bool:
+    """True when `candidate` is an earlier version of `current` (a replayed event)."""
+    a, b = resource_version_of(candidate), resource_version_of(current)
+    return a.isdigit() and b.isdigit() and int(a) < int(b)
+
+
 class PodWorker:
+    """The worker of ONE pod object: its uid never changes. A pod recreated under the
+    same name is another worker's (its own uid, directory and sandboxes)."""
+
     def __init__(self, ctx: NodeContext, pod: Obj) -> None:
         self.ctx = ctx
         self.pod = pod
+        self.uid = uid_of(pod)
         self.key = pod_key(pod)
         self.dir = pod_dir(ctx.settings, pod)
         spec = pod.get("spec") or {}
@@ -82,7 +100,10 @@ class PodWorker:
         self.thread.start()
 
     def update(self, pod: Obj, *, deleted: bool = False) -> None:
-        self.pod = pod
+        if uid_of(pod) != self.uid:
+            return  # another pod of the same name: never this worker's business
+        if not is_older(pod, self.pod):
+            self.pod = pod
         self.deleted = self.deleted or deleted
         self.wake.set()
 
@@ -110,15 +131,15 @@ class PodWorker:
     def sync(self) -> float:
         """Observe, decide, act once; returns how long to sleep before the next pass."""
         if self._volumes is not None and any(not p.exists() for p in self._volumes.values()):
-            # A volume's directory vanished under a running pod (seen when a pod of
-            # the same name was torn down at the same moment): prepare it again
-            # rather than fail every container start from now on.
+            # A volume's directory vanished under a running pod (a stale worker of a
+            # same-name predecessor once released it; workers now act on their own
+            # uid only): prepare it again rather than fail every container start.
             self.ctx.logger.warning(
                 "pod %s: a volume directory vanished; preparing again", self.key
             )
             self._volumes = None
         if self._volumes is None and not self._prepare():
-            return 2.0
+            return 0.0 if self.deleted or is_being_deleted(self.pod) else 2.0
         init_done = self._sync_inits()
         if init_done:
             for c in self.mains:
@@ -151,7 +172,14 @@ class PodWorker:
 
     def _prepare(self) -> bool:
         """Bind the pod to this node (finalizer, nodeName), get its IP, volumes and files."""
-        self.pod = binding.claim(self.ctx.cluster, self.pod, self.ctx.settings.node_name)
+        stored = binding.claim(self.ctx.cluster, self.pod, self.ctx.settings.node_name)
+        if stored is None:
+            # Gone already (an event that reached us late): nothing may start for it.
+            self.deleted = True
+            return False
+        self.pod = stored
+        if is_being_deleted(stored):
+            return False
         self.dir.mkdir(parents=True, exist_ok=True)
         meta_path = self.dir / "pod.json"
         try:
@@ -164,7 +192,7 @@ class PodWorker:
                 "startTime": time.time(),
                 "owner": controller_ref(self.pod),
             }
-        self._meta["podIP"] = self.ctx.pool.allocate(self.key)
+        self._meta["podIP"] = self.ctx.pool.allocate(self.key, holder=self.uid)
         write_json(meta_path, self._meta)
         (self.dir / "hostname").write_text(pod_hostname(self.pod) + "\n")
         try:
@@ -362,14 +390,12 @@ class PodWorker:
         )
         if status == self._last_status:
             return
-        obj = dict(self.pod)
-        obj["metadata"] = {k: v for k, v in obj["metadata"].items() if k != "resourceVersion"}
-        obj["status"] = status
-        try:
-            self.pod = self.ctx.cluster.update_status(obj)
-            self._last_status = status
-        except NotFoundError:
+        stored = binding.write_status(self.ctx.cluster, self.pod, status)
+        if stored is None:
             self.deleted = True
+            return
+        self.pod = stored
+        self._last_status = status
 
     def _event(self, type_: Literal["Normal", "Warning"], reason: str, message: str) -> None:
         try:
@@ -425,7 +451,7 @@ class PodWorker:
                 self._write_status(init_done=all(c.succeeded for c in self.inits))
             self.ctx.volumes.release(self._pod_with_ip())
             if binding.ip_releasable(self.ctx.cluster, self.pod):
-                self.ctx.pool.release(self.key)
+                self.ctx.pool.release(self.key, holder=self.uid)
             binding.unclaim(self.ctx.cluster, self.pod)
             shutil.rmtree(self.dir, ignore_errors=True)
             self.ctx.logger.info("pod %s: terminated", self.key)

@@ -39,3 +39,13 @@ def test_exhaustion(tmp_path: Path) -> None:
     with pytest.raises(PoolExhaustedError):
         pool.allocate("b")
     assert not list(tmp_path.glob("*.tmp*"))
+
+
+def test_an_old_pod_cannot_release_the_address_its_successor_holds(tmp_path: Path) -> None:
+    pool = IPPool("127.30.0.0/24", tmp_path / "ips.json")
+    ip = pool.allocate("default/web-0", holder="old-uid")
+    assert pool.allocate("default/web-0", holder="new-uid") == ip
+    assert not pool.release("default/web-0", holder="old-uid")
+    assert IPPool("127.30.0.0/24", tmp_path / "ips.json").lookup("default/web-0") == ip
+    assert pool.release("default/web-0", holder="new-uid")
+    assert pool.lookup("default/web-0") is None
