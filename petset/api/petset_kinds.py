@@ -107,8 +107,31 @@ class ServiceSpec(_Model):
     ro: ServiceEndpoint = Field(default_factory=ServiceEndpoint)
 
 
+def _store_url(value: str) -> str:
+    from urllib.parse import urlsplit
+
+    url = urlsplit(value)
+    path_ok = url.path.startswith("/") and ".." not in url.path.split("/")
+    if url.scheme != "file" or url.netloc not in ("", "localhost") or not path_ok:
+        raise ValueError(
+            f"{value!r} is not a supported backup store URL; use file:///absolute/path "
+            "(a directory store; the only kind so far)"
+        )
+    if url.query or url.fragment:
+        raise ValueError(f"{value!r}: a store URL takes no query or fragment")
+    return value
+
+
 class BackupRef(_Model):
-    name: str = Field(min_length=1, description="Name of a Backup in the same namespace.")
+    name: str = Field(
+        min_length=1,
+        description="Name of a Backup in the same namespace (in `store`, the name it has there).",
+    )
+    store: Annotated[str, AfterValidator(_store_url)] | None = Field(
+        default=None,
+        description="URL of the backup store that holds it, e.g. file:///srv/petset-backups "
+        "(default: petset's own store). Archived binlogs for pointInTime are read from it too.",
+    )
 
 
 def _gtid(value: str) -> str:

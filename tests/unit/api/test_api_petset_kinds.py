@@ -74,6 +74,18 @@ def test_backup_schedule_checks_cron_and_duration() -> None:
     assert problems[2].startswith("spec.maxAge: 'a week' is not a duration")
 
 
+def test_restore_from_a_store_url_names_the_field_when_the_url_is_not_a_directory() -> None:
+    def problems(url: str) -> list[str]:
+        spec = {"bootstrap": {"fromBackup": {"name": "b1", "store": url}}}
+        return validate_petset_kind(_obj("MySQLCluster", spec))
+
+    assert problems("file:///srv/petset-backups") == []
+    for url in ("s3://bucket/x", "file://elsewhere/srv", "file://relative", "file:///a/../b"):
+        (only,) = problems(url)
+        assert only.startswith(f"spec.bootstrap.fromBackup.store: {url!r} is not a supported")
+        assert "file:///absolute/path" in only
+
+
 def test_backup_needs_a_spec() -> None:
     problems = validate_petset_kind({"apiVersion": "petset.dev/v1alpha1", "kind": "Backup"})
     assert problems == ["spec: required field is missing"]

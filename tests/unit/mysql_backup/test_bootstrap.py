@@ -64,3 +64,22 @@ def test_one_event_per_ignored_edit() -> None:
     assert status["bootstrap"]["used"] is None and status["bootstrap"]["ignored"]
     status.update(track_bootstrap(cluster, obj, None, status))
     assert "ignored" not in status["bootstrap"]
+
+
+def test_a_store_url_mounts_that_directory_instead_of_petsets_own() -> None:
+    from petset.engines.mysql.backup.restore import STORE_MOUNT, restore_pod_additions
+
+    own = restore_pod_additions("prod", B1, "/home/petset/backups")
+    elsewhere = {"fromBackup": {"name": "b1", "store": "file:///srv/old%20store"}}
+    env, volumes, mounts = restore_pod_additions("prod", elsewhere, "/home/petset/backups")
+    assert own[1][0]["hostPath"]["path"] == "/home/petset/backups"
+    assert volumes[0]["hostPath"] == {"path": "/srv/old store", "type": "Directory"}
+    assert mounts[0] == {"name": "backup-store", "mountPath": STORE_MOUNT, "readOnly": True}
+    assert {e["name"]: e["value"] for e in env} == {
+        "RESTORE_STORE": STORE_MOUNT,
+        "RESTORE_NAMESPACE": "prod",
+        "RESTORE_BACKUP": "b1",
+    }
+    # a store URL needs no store of petset's own (a backend without one)
+    assert restore_pod_additions("prod", elsewhere, None)[1] == volumes
+    assert restore_pod_additions("prod", B1, None) == ([], [], [])

@@ -30,6 +30,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import pymysql
 
@@ -315,19 +316,30 @@ def users_statements(
 STORE_MOUNT = "/var/lib/petset-backups"
 
 
+def store_host_path(bootstrap: dict[str, Any], default: str | None) -> str | None:
+    """The directory holding the store a bootstrap reads: fromBackup.store's
+    (a file:// URL, checked at apply time) or petset's own."""
+    url = (bootstrap.get("fromBackup") or {}).get("store")
+    if url:
+        return unquote(urlsplit(url).path)
+    return default
+
+
 def restore_pod_additions(
     namespace: str,
     bootstrap: dict[str, Any] | None,
-    store_host_path: str | None,
+    default_store: str | None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
     """(env, volumes, volumeMounts) the member pods need to restore from
     `spec.bootstrap` (camelCase dict as in the spec): the store mounted
     read-only and RESTORE_* variables. Only init-data of ordinal 0 of a cluster
     that was never initialized acts on them; they stay in the template after
     (so initializing the cluster does not change the pod template).
-    Locally the store is a hostPath; on Kubernetes it would be a PVC or an
-    S3 URL in RESTORE_STORE (not built yet)."""
-    if not bootstrap or store_host_path is None:
+    The store is a hostPath: fromBackup.store's directory, else petset's own
+    store (`default_store`); on Kubernetes that is a directory on the node
+    (an S3 URL in RESTORE_STORE is not built yet)."""
+    host_path = store_host_path(bootstrap, default_store) if bootstrap else None
+    if not bootstrap or host_path is None:
         return [], [], []
     pit = bootstrap.get("pointInTime") or {}
     req = RestoreRequest(
@@ -339,6 +351,6 @@ def restore_pod_additions(
         gtid=pit.get("gtid"),
     )
     env = [{"name": k, "value": v} for k, v in req.environ().items()]
-    volume = {"name": "backup-store", "hostPath": {"path": store_host_path, "type": "Directory"}}
+    volume = {"name": "backup-store", "hostPath": {"path": host_path, "type": "Directory"}}
     mount = {"name": "backup-store", "mountPath": STORE_MOUNT, "readOnly": True}
     return env, [volume], [mount]
