@@ -10,8 +10,14 @@ bench/results/chaos-failed/<round>/.
 
     .venv/bin/python bench/run.py chaos [--quick]
 
-Not covered yet: faults during rollouts, a member's disk filling up (needs a
-small tmpfs or loop device under a volume).
+Rounds (bench/chaos/faults.py, rollout.py, diskfull.py): kill -9 of the
+primary, a replica, the daemon, the daemon then the primary; SIGSTOP of the
+primary; every member killed; a replica's ibdata1 corrupted; kill -9 of a
+random member or of the daemon during a rolling change (a static parameter,
+a podTemplate change), which must also complete within a bound; a member's
+data volume filled up (replica, then primary), then freed. Time to heal is
+measured from the fault, except for a full disk: from the moment the space
+is freed. CHAOS_ROUNDS=name,name,... picks rounds.
 """
 
 from __future__ import annotations
@@ -19,16 +25,21 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from bench.chaos import diskfull, rollout
+from bench.chaos.cluster import RoundFailed
 from bench.chaos.faults import FAULTS
-from bench.chaos.history import PrimaryMonitor, Writer, check
+from bench.chaos.history import PrimaryMonitor, Writer, check, longest_gap
 from bench.ha import HA, ha_cluster, stale_rw, wait_for_ids
 from bench.harness import RESULTS, Metric, Report
 from bench.mysqlkit import query
 
-QUICK = ("kill-primary", "kill-daemon", "kill-all")
+QUICK = ("kill-primary", "kill-daemon", "kill-all", "rollout-config+kill-member")
+# A fault returns what it did, and optionally the moment time to heal counts from.
+RoundFault = Callable[[HA], "str | tuple[str, float]"]
 
 
 @dataclass
@@ -39,31 +50,50 @@ class Round:
     lost: int
     split: int
     note: str
+    problem: str = ""  # the round's own check failed (e.g. a rollout did not complete)
+    skipped: str = ""  # could not run here, and why
+    write_gap_s: float | None = None  # longest stretch without an acknowledged write
 
     @property
     def ok(self) -> bool:
-        return self.heal_s is not None and self.lost == 0 and self.split == 0
+        if self.skipped:
+            return True
+        healed = self.heal_s is not None and not self.problem
+        return healed and self.lost == 0 and self.split == 0
 
 
-def one_round(ha: HA, name: str, monitor: PrimaryMonitor, writer: Writer) -> Round:
+def all_faults(rig: diskfull.DiskRig) -> dict[str, RoundFault]:
+    return {**FAULTS, **rollout.FAULTS, **diskfull.faults(rig)}
+
+
+def one_round(
+    ha: HA, name: str, fault: RoundFault, monitor: PrimaryMonitor, writer: Writer
+) -> Round:
     ha.wait_healthy(180)
     time.sleep(2)
     seen_split = len(monitor.split_brain)
-    start = time.monotonic()
+    start = injected = time.monotonic()
+    problem = ""
     try:
-        did = FAULTS[name](ha)
+        done = fault(ha)
+        did, start = done if isinstance(done, tuple) else (done, start)
+    except diskfull.Skip as err:
+        return Round(name, "skipped", None, 0, 0, "", skipped=str(err))
+    except RoundFailed as err:
+        did, problem = err.did, err.why
     except Exception as err:
-        return Round(name, f"fault failed: {err}", None, 0, 0, "")
+        return Round(name, "the fault could not be injected", None, 0, 0, "", problem=str(err))
     heal: float | None
     try:
         time.sleep(1)
         ha.wait_healthy(240)
-        heal = time.monotonic() - start
+        heal = None if problem else time.monotonic() - start
     except TimeoutError:
         heal = None
     stale = stale_rw(ha.rw)
     # The writer keeps going: only writes acknowledged before the read can be judged.
     history = list(writer.ops)
+    gap = longest_gap(history, injected, time.monotonic())
     try:
         present = wait_for_ids(ha.rw, 60)
         verdict = check(history, present)
@@ -72,10 +102,20 @@ def one_round(ha: HA, name: str, monitor: PrimaryMonitor, writer: Writer) -> Rou
             note += f"; once healthy, the rw Service first answered from {stale}"
         if verdict.lost:
             note += f"; lost ids {verdict.lost[:10]}"
-            record_loss(ha, name, start, writer, verdict.lost)
+            record_loss(ha, name, injected, writer, verdict.lost)
     except TimeoutError as err:
         lost, note = -1, f"could not read the table back: {err}"
-    return Round(name, did, heal, lost, len(monitor.split_brain) - seen_split, note)
+    split = len(monitor.split_brain) - seen_split
+    return Round(name, did, heal, lost, split, note, problem=problem, write_gap_s=gap)
+
+
+def _verdict(r: Round) -> str:
+    if r.skipped:
+        return f"SKIPPED: {r.skipped}"
+    heal = "did not heal" if r.heal_s is None else f"healed in {r.heal_s:.1f} s"
+    problem = f"; FAILED: {r.problem}" if r.problem else ""
+    gap = "" if r.write_gap_s is None else f"; longest write gap {r.write_gap_s:.1f} s"
+    return f"{heal}; lost {r.lost}; two primaries {r.split}{gap}{problem}"
 
 
 def record_loss(ha: HA, name: str, fault_at: float, writer: Writer, lost: list[int]) -> None:
@@ -102,26 +142,30 @@ def record_loss(ha: HA, name: str, fault_at: float, writer: Writer, lost: list[i
 
 def run(*, quick: bool = False) -> Report:
     report = Report("chaos")
-    names = list(QUICK) if quick else list(FAULTS)
-    if os.environ.get("CHAOS_ROUNDS"):  # e.g. CHAOS_ROUNDS=kill-primary,kill-primary
-        names = os.environ["CHAOS_ROUNDS"].split(",")
     rounds: list[Round] = []
     with ha_cluster("chaos") as ha:
+        rig = diskfull.DiskRig(ha)
+        faults = all_faults(rig)
+        names = list(QUICK) if quick else list(faults)
+        if os.environ.get("CHAOS_ROUNDS"):  # e.g. CHAOS_ROUNDS=kill-primary,kill-primary
+            names = os.environ["CHAOS_ROUNDS"].split(",")
         monitor = ha.monitor()
         writer = ha.writer(1)
-        time.sleep(2)
-        for name in names:
-            r = one_round(ha, name, monitor, writer)
-            rounds.append(r)
-            heal = "did not heal" if r.heal_s is None else f"healed in {r.heal_s:.1f} s"
-            print(f"  {name}: {r.did}; {heal}; lost {r.lost}; two primaries {r.split}")
-            if not r.ok:
-                kept = ha.keep(RESULTS / "chaos-failed", name)
-                r.note += f"; state kept in {kept}"
-                if r.heal_s is None:
-                    break  # the next fault would hit a broken cluster: stop here
-        writer.stop()
-        monitor.stop()
+        try:
+            time.sleep(2)
+            for name in names:
+                r = one_round(ha, name, faults[name], monitor, writer)
+                rounds.append(r)
+                print(f"  {name}: {r.did}; {_verdict(r)}", flush=True)
+                if not r.ok:
+                    kept = ha.keep(RESULTS / "chaos-failed", name)
+                    r.note += f"; state kept in {kept}"
+                    if r.heal_s is None:
+                        break  # the next fault would hit a broken cluster: stop here
+        finally:
+            writer.stop()
+            monitor.stop()
+            rig.close()
     for r in rounds:
         report.add(
             Metric(
@@ -129,8 +173,8 @@ def run(*, quick: bool = False) -> Report:
                 r.heal_s,
                 "s",
                 goal="heals, 0 lost, 0 split",
-                met=r.ok,
-                note=f"{r.did}; lost {r.lost}; split {r.split}; {r.note}",
+                met=None if r.skipped else r.ok,
+                note=f"{r.did}; {_verdict(r)}; {r.note}",
             )
         )
     report.add(
