@@ -94,13 +94,13 @@ def _items(doc: Any) -> list[dict[str, Any]]:
 def schedule_creates_and_prunes(env: PetsetEnv, store: LocalDirectoryStore) -> None:
     """A schedule every 3 s (croniter's seconds field) keeping 2: backups are
     taken one at a time and the older ones pruned, data included."""
+    spec: dict[str, Any] = {"cluster": "db", "schedule": "* * * * * */3", "keep": 2}
     schedule = {
         "apiVersion": "petset.dev/v1alpha1",
         "kind": "BackupSchedule",
         "metadata": {"name": "often"},
-        "spec": {"cluster": "db", "schedule": "* * * * * */3", "keep": 2},
     }
-    apply(env, schedule)
+    apply(env, {**schedule, "spec": spec})
 
     def scheduled() -> list[dict[str, Any]]:
         return [
@@ -113,7 +113,7 @@ def schedule_creates_and_prunes(env: PetsetEnv, store: LocalDirectoryStore) -> N
         return env.ok("events").count("BackupPruned") >= 2
 
     wait_until(pruned, 120, "the schedule to prune two backups")
-    apply(env, {**schedule, "spec": {**schedule["spec"], "suspend": True}})
+    apply(env, {**schedule, "spec": {**spec, "suspend": True}})
     events = env.ok("events")
     assert events.count("BackupCreated") >= 4
 

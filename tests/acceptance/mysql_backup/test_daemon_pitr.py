@@ -56,7 +56,7 @@ def test_pitr_to_a_moment_between_two_writes_restores_exactly_the_first(tmp_path
             segs = store.segments("default/db")
             return bool(segs) and segs[-1].session.endswith(f"-{new}") and segs[-1].size >= size_b
 
-        wait_until(archived_b, 30, f"the archive of {new} to hold B")
+        wait_until(archived_b, 60, f"the archive of {new} to hold B")
 
         by_time = {"pointInTime": {"cluster": "db", "timestamp": stamp}}
         # the GTID case reads a copy of the store elsewhere, by its URL
