@@ -46,6 +46,7 @@ class FakeKubelet:
         self.cluster = cluster
         self.clock = clock
         self.bad_images: set[str] = set()  # containers with these images never become Ready
+        self.unready: set[str] = set()  # pods whose readiness probe fails
         self.hold: set[str] = set()  # pods kept Pending
         self.fail: set[str] = set()  # pods that end Failed
 
@@ -69,7 +70,9 @@ class FakeKubelet:
         if name_of(pod) in self.fail:
             status: dict[str, Any] = {"phase": "Failed"}
         else:
-            ready = not any(i in self.bad_images for i in images)
+            ready = name_of(pod) not in self.unready and not any(
+                i in self.bad_images for i in images
+            )
             old = pod.get("status") or {}
             old_ready = next(
                 (c for c in old.get("conditions") or [] if c.get("type") == "Ready"), {}
@@ -246,6 +249,15 @@ def created_in_order(sts_name: str = "web") -> Check:
                 )
 
     return check
+
+
+def deletions_in_reverse_order(cluster: MemoryCluster, result: Result) -> None:
+    """Monotonic scale-down: a pod is terminating only once every higher ordinal is gone."""
+    pods = pods_by_ordinal(cluster)
+    for pod in pods:
+        if pod["metadata"].get("deletionTimestamp"):
+            higher = [name_of(p) for p in pods if ordinal_of(p) > ordinal_of(pod)]
+            assert not higher, f"{name_of(pod)} terminating while {higher} exist ({result})"
 
 
 def successors_not_ready_before_predecessors(cluster: MemoryCluster, result: Result) -> None:

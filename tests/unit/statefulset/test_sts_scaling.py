@@ -9,6 +9,7 @@ from .sts_fakes import (
     NS,
     Driver,
     created_in_order,
+    deletions_in_reverse_order,
     patch_spec,
     pods_by_ordinal,
     statefulset,
@@ -109,6 +110,37 @@ def test_scale_down_waits_while_a_remaining_pod_is_unhealthy() -> None:
     d.kubelet.fail.clear()
     d.converge()
     assert [p["metadata"]["name"] for p in pods_by_ordinal(d.cluster)] == ["web-0", "web-1"]
+
+
+def test_scale_down_of_unhealthy_pods_halts_then_goes_in_reverse_order() -> None:
+    """Kubernetes' e2e "halt if any stateful pod is unhealthy", scaled to 0: every pod
+    unhealthy, then made healthy again from web-0 up (issue 4 doubted the order)."""
+    d = Driver()
+    d.cluster.create(statefulset(replicas=3))
+    d.converge()
+    d.checks.append(deletions_in_reverse_order)
+    d.kubelet.unready |= {"web-0", "web-1", "web-2"}
+    d.kubelet.step()
+    patch_spec(d.cluster, replicas=0)
+
+    def alive() -> list[str]:
+        return [p["metadata"]["name"] for p in pods_by_ordinal(d.cluster)]
+
+    # The first unhealthy pod is web-0: web-2 waits for it (and then for web-1).
+    assert d.rounds(3).message == (
+        "waiting for web-0 to be Ready before deleting web-2 (scaling down to 0)"
+    )
+    d.kubelet.unready.discard("web-0")
+    assert d.rounds(3).message == (
+        "waiting for web-1 to be Ready before deleting web-2 (scaling down to 0)"
+    )
+    assert alive() == ["web-0", "web-1", "web-2"] and d.deleted_order == []
+    # With web-1 healthy, the unhealthy web-2 is the first unhealthy pod: it may go.
+    d.kubelet.unready.discard("web-1")
+    d.kubelet.step()
+    assert d.reconcile().message == "deleting web-2 (scaling down to 0)"
+    d.converge()
+    assert alive() == [] and d.deleted_order == ["web-2", "web-1", "web-0"]
 
 
 def test_scale_up_after_scale_down_reattaches_the_same_claims() -> None:
