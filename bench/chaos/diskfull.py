@@ -215,9 +215,14 @@ def _observe(ha: HA, seconds: float) -> list[str]:
             st = cluster_status(ha.d)
             members: list[dict[str, Any]] = st.get("members") or []
             member = next((m for m in members if m.get("name") == MEMBER), {})
+            extra = {
+                k: member[k]
+                for k in ("error", "state", "unreachableSince")
+                if member.get(k) is not None
+            }
             view = (
                 f"phase {st.get('phase')}, primary {st.get('primary')}, {MEMBER} "
-                f"{member.get('role')} healthy={member.get('healthy')}"
+                f"{member.get('role')} healthy={member.get('healthy')} {extra or ''}".rstrip()
             )
             if not seen or seen[-1] != view:
                 seen.append(view)

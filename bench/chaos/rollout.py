@@ -5,9 +5,11 @@ rolls one member at a time (replicas first, then a switchover, the old primary
 last): a static parameter of spec.config (`back_log`, which MariaDB reads only
 at start) and a podTemplate change (an annotation: the only server version
 installed here is Debian's, and spec.version does not reach a local pod's
-template). A random moment 1 to `KILL_WINDOW` seconds after the change, a
-random member's mariadbd (it may be the primary, a replica or the member being
-restarted) or the daemon is killed with SIGKILL.
+template). The rollout restarts three members one after the other (two
+replicas, then the old primary after a switchover); the round picks one of
+those three restarts at random and, 0 to `KILL_JITTER` seconds after it
+begins, kills with SIGKILL a random member's mariadbd (the primary, a replica
+or the member being restarted) or the daemon.
 
 The round then requires, within `ROLLOUT_BOUND` seconds of the change: every
 member's pod on the new revision, status.rollout Complete at that revision,
@@ -18,6 +20,7 @@ and two writable primaries as for every round.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import random
 import signal
@@ -38,7 +41,8 @@ from bench.harness import wait_for
 from bench.mysqlkit import all_healthy, kill_pid, mariadbd_pid, query
 
 ROLLOUT_BOUND = 240.0
-KILL_WINDOW = 10.0
+KILL_JITTER = 4.0
+RESTARTS = 3  # one per member
 
 # A change returns what it did and a check that it is live on every member.
 Change = Callable[[HA], tuple[str, Callable[[], bool]]]
@@ -66,15 +70,20 @@ def template_change(ha: HA) -> tuple[str, Callable[[], bool]]:
 
 
 def kill_random_member(ha: HA) -> str:
-    member = random.choice(MEMBERS)
+    """kill -9 the mariadbd of a random member that has one (a pod being replaced has none)."""
+    pids = {m: pid for m in MEMBERS if (pid := mariadbd_pid(ha.d, m)) is not None}
+    if not pids:
+        return "no member had a mariadbd to kill"
+    member = random.choice(sorted(pids))
     role = roles(ha).get(member, "no status")
     restarting = (rollout_state(ha).get("restarting") or {}).get("member")
-    pid = mariadbd_pid(ha.d, member)
-    if pid is None:
-        return f"{member} ({role}) had no mariadbd to kill (its pod was being replaced)"
-    kill_pid(pid, signal.SIGKILL)
+    kill_pid(pids[member], signal.SIGKILL)
     being = ", the member being restarted" if restarting == member else ""
     return f"kill -9 mariadbd of {member} ({role}{being})"
+
+
+def no_kill(ha: HA) -> str:
+    return "no fault (the baseline for the rounds with one)"
 
 
 def rollout_done(ha: HA, old: str | None, live: Callable[[], bool]) -> str | None:
@@ -96,18 +105,33 @@ def rollout_done(ha: HA, old: str | None, live: Callable[[], bool]) -> str | Non
     return None
 
 
+def wait_stage(ha: HA, stage: int, limit: float) -> str:
+    """Wait until the rollout's restart number `stage` (from 0) begins; says where it is."""
+    seen: list[str] = []
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        with contextlib.suppress(Exception):
+            state = rollout_state(ha)
+            member = (state.get("restarting") or {}).get("member")
+            if member and member not in seen:
+                seen.append(member)
+            if len(seen) > stage:
+                return f"restart {stage + 1} of {RESTARTS} under way: {member}"
+            if seen and state.get("state") == "Complete":
+                return f"rollout complete before restart {stage + 1}"
+        time.sleep(0.2)
+    return f"restart {stage + 1} not begun within {limit:.0f} s (seen: {seen})"
+
+
 def during_rollout(change: Change, kill: Callable[[HA], str]) -> Callable[[HA], tuple[str, float]]:
     def fault(ha: HA) -> tuple[str, float]:
         old = update_revision(ha)
         start = time.monotonic()
         what, live = change(ha)
-        delay = random.uniform(1.0, KILL_WINDOW)
-        time.sleep(delay)
-        before = rollout_state(ha)
-        restarting = (before.get("restarting") or {}).get("member", "none")
-        progress = f"rollout {before.get('state')}, restarting {restarting}"
-        if before.get("state") == "Complete" and before.get("revision") == update_revision(ha):
-            progress = "rollout already complete"
+        stage = random.randrange(RESTARTS)
+        progress = wait_stage(ha, stage, ROLLOUT_BOUND / 2)
+        time.sleep(random.uniform(0, KILL_JITTER))
+        delay = time.monotonic() - start
         killed = kill(ha)
         did = f"{what}; {delay:.1f} s later ({progress}): {killed}"
         missing: list[str] = []
@@ -117,7 +141,7 @@ def during_rollout(change: Change, kill: Callable[[HA], str]) -> Callable[[HA], 
             return not missing[0]
 
         try:
-            wait_for("the rollout to complete", finished, ROLLOUT_BOUND - delay, 0.5)
+            wait_for("the rollout to complete", finished, max(ROLLOUT_BOUND - delay, 1), 0.5)
         except TimeoutError as err:
             why = missing[0] if missing else ""
             raise RoundFailed(did, f"{err}: {why}") from err
@@ -128,6 +152,7 @@ def during_rollout(change: Change, kill: Callable[[HA], str]) -> Callable[[HA], 
 
 
 FAULTS: dict[str, Callable[[HA], tuple[str, float]]] = {
+    "rollout-config+no-fault": during_rollout(static_change, no_kill),
     "rollout-config+kill-member": during_rollout(static_change, kill_random_member),
     "rollout-config+kill-daemon": during_rollout(static_change, kill_daemon),
     "rollout-template+kill-member": during_rollout(template_change, kill_random_member),
