@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from petset.api.errors import NotFoundError
+from petset.api.errors import GoneError, NotFoundError
 from petset.api.meta import Obj
 from petset.api.settings import Settings
 from petset.cli.client import Client
@@ -294,9 +294,15 @@ def set_env(sts: Obj, value: str) -> Obj:
 
 
 class Tracker:
-    """Watches a set's pods in the background (every 0.1 s) and keeps, per pod name, the
+    """Follows a set's pods through the daemon's watch and keeps, per pod name, the
     order in which things first happened to it: created (by uid), Ready, terminating,
-    gone. Tests assert orderings on `log` ("ready web-0" before "created web-1")."""
+    gone. Tests assert orderings on `log` ("ready web-0" before "created web-1").
+
+    A watch, not polling: pods come and go within 0.1 s here, so on a loaded machine
+    one poll can find several pods gone at once, and whatever order it logged them in
+    would be invented (a poll that saw ss-1 and ss-2 gone together logged "gone ss-1"
+    first, which read as ss-1 leaving before ss-2). The watch delivers every change in
+    the order the store made them."""
 
     def __init__(self, api_env: PetsetEnv, name: str) -> None:
         import threading
@@ -305,49 +311,74 @@ class Tracker:
         self.name = name
         self.log: list[str] = []
         self.unready_peak = 0  # most pods at once that existed and were not Ready
+        self._pods: dict[str, Obj] = {}  # the set's pods as of the last change seen
         self._seen: dict[str, tuple[str, bool, bool]] = {}  # name -> (uid, ready, terminating)
+        self._rv: str | None = None  # the newest change handled: the watch resumes there
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def __enter__(self) -> Tracker:
-        self._poll()
+        self._resync()
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
-        self._thread.join(5)
+        self._thread.join(10)
         self.api.close()
 
     def _run(self) -> None:
-        while not self._stop.wait(0.1):
+        while not self._stop.is_set():
+            params = {
+                "namespace": NS,
+                "labelSelector": f"app={self.name}",
+                "resourceVersion": self._rv,
+                "timeout": 0.5,  # short chunks, so a stop is noticed; each resumes at _rv
+            }
             try:
-                self._poll()
-            except Exception:  # the daemon may be busy; the next poll catches up
-                continue
+                for ev in self.api.client.stream("/v1/watch/Pod", params=params):
+                    self._change(str(ev["type"]), ev["object"])
+                    self._rv = str(ev["resourceVersion"])
+            except GoneError:  # the store compacted past _rv: start over from a list
+                self._resync()
+            except Exception:  # the daemon may be busy; the next chunk resumes at _rv
+                time.sleep(0.1)
 
-    def _poll(self) -> None:
+    def _resync(self) -> None:
+        """Catch up from a list (at the start, or when the watch lost its place)."""
         pods = pods_of(self.api, self.name)
-        # A pod gone since the last poll went before anything seen in this one.
-        for pname in [n for n in self._seen if n not in pods]:
-            del self._seen[pname]
-            self.log.append(f"gone {pname}")
-        for pname, pod in sorted(pods.items()):
-            uid = pod["metadata"]["uid"]
-            terminating = bool(pod["metadata"].get("deletionTimestamp"))
-            ready = is_ready(pod)
-            old = self._seen.get(pname)
-            if old is not None and old[0] != uid:  # replaced between two polls
+        for pname in [n for n in self._pods if n not in pods]:
+            self._change("DELETED", self._pods[pname])
+        for pod in pods.values():
+            self._change("MODIFIED", pod)
+        # Every later change to a listed pod has a higher version than the newest one.
+        versions = [int(p["metadata"]["resourceVersion"]) for p in pods.values()]
+        self._rv = str(max(versions)) if versions else None
+
+    def _change(self, kind: str, pod: Obj) -> None:
+        pname, uid = pod["metadata"]["name"], pod["metadata"]["uid"]
+        old = self._seen.get(pname)
+        if kind == "DELETED":
+            if old is not None and old[0] == uid:  # not a late event about a predecessor
+                del self._seen[pname], self._pods[pname]
                 self.log.append(f"gone {pname}")
-            if old is None or old[0] != uid:
-                self.log.append(f"created {pname}")
-                old = (uid, False, False)
-            if ready and not old[1]:
-                self.log.append(f"ready {pname}")
-            if terminating and not old[2]:
-                self.log.append(f"terminating {pname}")
-            self._seen[pname] = (uid, ready or old[1], terminating)
-        self.unready_peak = max(self.unready_peak, sum(not is_ready(p) for p in pods.values()))
+            return
+        if old is not None and old[0] != uid:  # replaced: its DELETED came first
+            self.log.append(f"gone {pname}")
+        if old is None or old[0] != uid:
+            self.log.append(f"created {pname}")
+            old = (uid, False, False)
+        terminating = bool(pod["metadata"].get("deletionTimestamp"))
+        ready = is_ready(pod)
+        if ready and not old[1]:
+            self.log.append(f"ready {pname}")
+        if terminating and not old[2]:
+            self.log.append(f"terminating {pname}")
+        self._seen[pname] = (uid, ready or old[1], terminating)
+        self._pods[pname] = pod
+        self.unready_peak = max(
+            self.unready_peak, sum(not is_ready(p) for p in self._pods.values())
+        )
 
     def index(self, entry: str) -> int:
         assert entry in self.log, f"{entry!r} never observed: {self.log}"
