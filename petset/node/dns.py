@@ -20,6 +20,7 @@ import threading
 from dnslib import PTR as PTRData
 from dnslib import QTYPE, RCODE, RR, SOA, SRV, A, DNSError, DNSRecord
 
+from petset.api.meta import Obj
 from petset.api.settings import Settings
 from petset.node.dnsrecords import TTL, Srv, Zone, build_zone
 from petset.node.netwatch import ObjectCache
@@ -38,7 +39,7 @@ def bind_dns_sockets(
     except PermissionError:
         logger.warning(
             "cannot bind DNS on %s:%d (permission denied); using a free high port instead: "
-            "pods' resolv.conf cannot name a port, so in-pod lookups need port 53",
+            "resolv.conf cannot name a port, so pods find cluster names in their hosts files",
             host,
             port,
         )
@@ -123,6 +124,7 @@ class ClusterDNS:
         self._answers: dict[tuple[int, bool, bytes], bytes] = {}
         self._answers_version = -1
         self._udp: socket.socket | None = None
+        self._port: int | None = None
         self._tcp: socket.socket | None = None
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -133,10 +135,20 @@ class ClusterDNS:
         host, port = self._udp.getsockname()[:2]
         return str(host), int(port)
 
+    @property
+    def bound_port(self) -> int | None:
+        """The port it serves on once started (not 53 when it could not bind that)."""
+        return self._port
+
+    def pods(self) -> dict[tuple[str, str], Obj]:
+        """The Pods it knows, by (namespace, name)."""
+        return self._cache.snapshot()[1]["Pod"]
+
     def start(self, *, sync_timeout: float = 10.0) -> None:
         s = self._settings
         self._udp, self._tcp = bind_dns_sockets(s.dns_address, s.dns_port, self._log)
         self._udp.settimeout(0.5)
+        self._port = int(self._udp.getsockname()[1])
         self._tcp.settimeout(0.5)
         self._cache.start()
         if not self._cache.wait_synced(sync_timeout):

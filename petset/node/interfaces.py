@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Protocol
 
 from petset.api.meta import Obj
+from petset.node.mounts import Mount
 
 
 class VolumeProvider(Protocol):
@@ -28,6 +29,6 @@ class VolumeProvider(Protocol):
 
 
 class NetworkFiles(Protocol):
-    def __call__(self, pod: Obj) -> dict[str, Path]:
-        """Sandbox path (/etc/resolv.conf, /etc/hosts) -> host file to bind there."""
+    def __call__(self, pod: Obj) -> list[Mount]:
+        """What puts the pod's /etc/resolv.conf and /etc/hosts in place (binds or links)."""
         ...

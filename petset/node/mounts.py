@@ -26,9 +26,12 @@ FRESH = {
 
 @dataclass(frozen=True)
 class Mount:
-    source: str  # host path (directory or file)
+    source: str  # host path (directory or file); for a symlink, the path it points to
     target: str  # absolute path inside the sandbox
     read_only: bool = False
+    # A symlink at `target` instead of a bind: a file the node replaces atomically
+    # (rename) stays current in the sandbox, where a bound file would keep its inode.
+    symlink: bool = False
 
 
 @dataclass(frozen=True)
@@ -85,7 +88,7 @@ def filesystem_args(mounts: list[Mount], host: HostView | None = None) -> list[s
     expand: set[str] = {"/"}
     hidden: set[str] = set()
     for m in mounts:
-        if _under_fresh(m.target) or _fits(m, host):
+        if _under_fresh(m.target) or (not m.symlink and _fits(m, host)):
             continue
         expand.update(_ancestors(m.target))
         hidden.add(m.target)
@@ -94,7 +97,10 @@ def filesystem_args(mounts: list[Mount], host: HostView | None = None) -> list[s
     for spec in FRESH.values():
         args += spec
     for m in sorted(mounts, key=lambda m: len(PurePosixPath(m.target).parts)):
-        args += ["--ro-bind" if m.read_only else "--bind", m.source, m.target]
+        if m.symlink:
+            args += ["--symlink", m.source, m.target]
+        else:
+            args += ["--ro-bind" if m.read_only else "--bind", m.source, m.target]
     return args
 
 

@@ -320,8 +320,7 @@ class PodWorker:
             out.append(Mount(str(source), str(vm["mountPath"]), bool(vm.get("readOnly"))))
         out.append(Mount(str(self.dir / "hostname"), "/etc/hostname", True))
         if self.ctx.network_files is not None:
-            for target, path in self.ctx.network_files(self._pod_with_ip()).items():
-                out.append(Mount(str(path), target, True))
+            out += self.ctx.network_files(self._pod_with_ip())
         return out
 
     def _run_as(self, c: Container) -> tuple[int, int] | None:

@@ -9,7 +9,6 @@ a restarted daemon re-adopts them.
 
 from __future__ import annotations
 
-import functools
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -20,9 +19,9 @@ from petset.api.settings import Settings
 from petset.controllers.registry import all_controllers
 from petset.controllers.volumes import ensure_default_storage_class
 from petset.engines.registry import engine_controllers, local_render_context
+from petset.node.clusterhosts import ClusterHosts
 from petset.node.dns import ClusterDNS
 from petset.node.kernelproxy import KernelProxy, choose_mode, remove_table
-from petset.node.netfiles import pod_network_files
 from petset.node.node import Node
 from petset.node.proxy import ServiceProxy
 from petset.node.volumes import VolumeManager, reclaim_controller
@@ -85,20 +84,27 @@ def build(settings: Settings, logger: logging.Logger) -> Components:
     )
     controllers = [*all_controllers(settings), reclaim_controller(volumes), *engines]
     manager = Manager(cluster, controllers, logger=logging.getLogger("petset.manager"))
+    dns = ClusterDNS(settings, cluster, logger=logging.getLogger("petset.dns"))
+    # resolv.conf and hosts for pods; the cluster's names in hosts when pods cannot
+    # reach the DNS on port 53 (an unprivileged daemon).
+    hosts = ClusterHosts(settings, dns, logger=logging.getLogger("petset.dns"))
     node = Node(
         settings,
         cluster,
         logger=logging.getLogger("petset.node"),
         volumes=volumes,
-        network_files=functools.partial(
-            pod_network_files, settings, dns_address=settings.dns_address
-        ),
+        network_files=hosts,
     )
     cluster.set_pod_io(node)
     comps.node = node
-    dns = ClusterDNS(settings, cluster, logger=logging.getLogger("petset.dns"))
     proxy = build_proxy(settings, cluster, logger)
-    comps.services += [("manager", manager), ("node", node), ("dns", dns), ("proxy", proxy)]
+    comps.services += [
+        ("manager", manager),
+        ("node", node),
+        ("dns", dns),
+        ("cluster-hosts", hosts),
+        ("proxy", proxy),
+    ]
     return comps
 
 

@@ -106,3 +106,16 @@ def test_parents_before_children() -> None:
     binds = [op[2] for op in ops if op[0] == "--bind"]
     assert binds == ["/data", "/data/a/b"]
     assert all(PurePosixPath(b).is_absolute() for b in binds)
+
+
+def test_symlink_replaces_the_host_file_inside_the_sandbox_only() -> None:
+    mounts = [
+        Mount("/pods/p/net", "/run/petset/net", read_only=True),
+        Mount("/run/petset/net/hosts", "/etc/hosts", symlink=True),
+    ]
+    ops = triples(filesystem_args(mounts, _host()))
+    assert ("--dir", "/etc") in ops
+    assert ("--ro-bind-try", "/etc/hosts", "/etc/hosts") not in ops
+    assert ("--ro-bind-try", "/etc/mysql", "/etc/mysql") in ops
+    assert ("--ro-bind", "/pods/p/net", "/run/petset/net") in ops
+    assert ("--symlink", "/run/petset/net/hosts", "/etc/hosts") in ops
