@@ -193,17 +193,31 @@ def _pod_gone(ha: HA) -> bool:
     return False
 
 
-def _server_messages(ha: HA, since: float) -> list[str]:
-    """mariadbd's own lines about a full disk, from MEMBER's container logs."""
+def _log_lines(ha: HA, container: str, since: float, keep: Callable[[str], bool]) -> list[str]:
+    """MEMBER's `container` log lines written since `since` that `keep` selects (a few)."""
     out: list[str] = []
-    for log in ha.d.home.glob(f"pods/default_{MEMBER}_*/logs/mariadbd/*.log"):
+    for log in sorted(ha.d.home.glob(f"pods/default_{MEMBER}_*/logs/{container}/*.log")):
         if log.stat().st_mtime < since:
             continue
-        for line in log.read_text(errors="replace").splitlines():
-            low = line.lower()
-            if "disk full" in low or "no space" in low or "errcode: 28" in low:
-                out.append(line.strip()[-160:])
-    return [*out[:3], "...", out[-1]] if len(out) > 4 else out
+        lines = log.read_text(errors="replace").splitlines()
+        out += [ln.strip()[-200:] for ln in lines if keep(ln)]
+    return [*out[:2], "...", *out[-2:]] if len(out) > 4 else out
+
+
+def _disk_lines(line: str) -> bool:
+    low = line.lower()
+    return "disk full" in low or "no space" in low or "errcode: 28" in low
+
+
+def _restarts(ha: HA) -> dict[str, int]:
+    """MEMBER's containers' restartCount."""
+    with contextlib.suppress(Exception):
+        pod = ha.d.get("Pod", MEMBER)
+        return {
+            str(c["name"]): int(c.get("restartCount") or 0)
+            for c in (pod.get("status") or {}).get("containerStatuses") or []
+        }
+    return {}
 
 
 def _observe(ha: HA, seconds: float) -> list[str]:
@@ -240,7 +254,7 @@ def disk_full(rig: DiskRig, *, primary: bool) -> Callable[[HA], tuple[str, float
             ha.d.petset("mysql", "switchover", CLUSTER, timeout=120)
             ha.wait_healthy(120)
         role = roles(ha).get(MEMBER, "?")
-        wall, began = utcnow(), time.time()
+        wall, began, restarts = utcnow(), time.time(), _restarts(ha)
         size = fill(pv_dir)
         left = shutil.disk_usage(pv_dir).free
         views = _observe(ha, HOLD)
@@ -252,7 +266,13 @@ def disk_full(rig: DiskRig, *, primary: bool) -> Callable[[HA], tuple[str, float
         )
         events = [e for e in events_since(ha, wall) if not e.startswith("Pod/")]
         did += f"; events: {events[-6:] or 'none'}"
-        did += f"; mariadbd: {_server_messages(ha, began) or 'nothing about the disk'}"
+        did += f"; mariadbd: {_log_lines(ha, 'mariadbd', began, _disk_lines) or 'nothing'}"
+        after = _restarts(ha)
+        grew = {c: after[c] - restarts.get(c, 0) for c in after if after[c] > restarts.get(c, 0)}
+        if grew:
+            did += f"; container restarts while full: {grew}"
+            agent = _log_lines(ha, "agent", began, lambda ln: bool(ln.strip()))
+            did += f"; agent log: {agent[-3:]}"
         try:
             ha.wait_healthy(240)
         except TimeoutError as err:
