@@ -9,6 +9,7 @@ from petset.engines.mysql.backup.archive import archive_controller
 from petset.engines.mysql.backup.backup import BackupRunner
 from petset.engines.mysql.backup.binlogs import Archivers
 from petset.engines.mysql.backup.controllers import backup_controller
+from petset.engines.mysql.backup.restore_check import restore_check_controller
 from petset.engines.mysql.backup.schedule import schedule_controller
 from petset.engines.mysql.backup.store import LocalDirectoryStore
 from petset.engines.mysql.controller import controller as mysql_controller
@@ -44,4 +45,5 @@ def backup_controllers(store_root: Path, staging_root: Path) -> list[Controller]
         backup_controller(BackupRunner(store, agent_port=AGENT_PORT)),
         schedule_controller(),
         archive_controller(Archivers(store, staging_root)),
+        restore_check_controller(store_root),
     ]
