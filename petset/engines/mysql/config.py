@@ -9,13 +9,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from petset.api.petset_kinds import MYSQL_RESERVED_PARAMETERS
-
 # Members have server_id = SERVER_ID_BASE + ordinal: unique within a cluster and never 0.
 SERVER_ID_BASE = 100
 
 # Parameters petset owns: a user value for them would break replication or failover.
-RESERVED = MYSQL_RESERVED_PARAMETERS
+# The same set as petset.api.petset_kinds.MYSQL_RESERVED_PARAMETERS (a unit test
+# keeps them equal), spelled out so that the config init container starts without
+# importing the api's pydantic models.
+RESERVED = frozenset(
+    {
+        "server_id", "bind_address", "port", "datadir", "socket", "log_bin",
+        "log_slave_updates", "gtid_strict_mode", "report_host", "read_only",
+        "rpl_semi_sync_master_enabled", "rpl_semi_sync_slave_enabled",
+        "rpl_semi_sync_master_wait_point", "init_rpl_role", "pid_file", "relay_log_recovery",
+    }
+)  # fmt: skip
 
 # Defaults chosen for local members; users override any of them in spec.config.
 DEFAULTS: Mapping[str, str] = {

@@ -27,6 +27,7 @@ import urllib.request
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Literal
 
 from petset.engines.mysql import sql
 from petset.engines.mysql.backup import agent as backup_agent
@@ -35,6 +36,7 @@ from petset.engines.mysql.config import MemberConfig, render_mycnf
 from petset.engines.mysql.gtid import GtidPosition
 
 AGENT_PORT = 8306
+USERS_FILE = ".petset-users.sql"
 APP_PRIVILEGES = (
     "SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, INDEX, ALTER, CREATE TEMPORARY TABLES, "
     "LOCK TABLES, EXECUTE, CREATE VIEW, SHOW VIEW, CREATE ROUTINE, ALTER ROUTINE, EVENT, "
@@ -151,16 +153,34 @@ def choose_donor(statuses: dict[str, dict[str, object]]) -> str | None:
 
 
 def bootstrap(env: Env) -> None:
-    """A fresh datadir with petset's users, created without binlogging anything."""
+    """A fresh datadir with petset's users, created without binlogging anything.
+
+    One `mariadbd --bootstrap` run: mariadb-install-db's system tables, then
+    petset's users from its --extra-file (a second bootstrap run just for the
+    users would start and stop InnoDB once more)."""
     tmp = env.datadir / ".petset-bootstrap"  # inside: the datadir is a mount point
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
+    users_sql = env.datadir / USERS_FILE
+    fd = os.open(users_sql, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # passwords
+    with os.fdopen(fd, "w") as f:
+        f.write(users_statements(env))
     user = ["--user=root"] if os.geteuid() == 0 else []
-    subprocess.run(
-        ["mariadb-install-db", "--no-defaults", "--auth-root-authentication-method=normal",
-         "--skip-test-db", f"--datadir={tmp}", "--innodb-log-file-size=32M", *user],
-        check=True, stdout=subprocess.DEVNULL,
-    )  # fmt: skip
+    try:
+        proc = subprocess.run(
+            ["mariadb-install-db", "--no-defaults", "--auth-root-authentication-method=normal",
+             "--skip-test-db", f"--datadir={tmp}", f"--extra-file={users_sql}",
+             "--innodb-log-file-size=32M", *user],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )  # fmt: skip
+    finally:
+        users_sql.unlink(missing_ok=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"mariadb-install-db failed: {proc.stderr.decode()[-2000:]}")
+    _move_into(tmp, env.datadir)
+
+
+def users_statements(env: Env) -> str:
     q = sql_quote
     users = (
         "FLUSH PRIVILEGES;\n"
@@ -177,8 +197,7 @@ def bootstrap(env: Env) -> None:
             f"CREATE USER 'app'@'%' IDENTIFIED BY '{q(env.app_password)}';\n"
             f"GRANT {APP_PRIVILEGES} ON *.* TO 'app'@'%';\n"
         )
-    run_bootstrap(tmp, users)
-    _move_into(tmp, env.datadir)
+    return users
 
 
 def sql_quote(value: str) -> str:
@@ -315,27 +334,59 @@ def drop_aside(datadir: Path) -> None:
         log(f"removed {old.name}: the clone replaced it")
 
 
-def cmd_init_data(env: Env, *, poll: float = 2.0) -> int:
+InitPlan = Literal["clone", "restore", "bootstrap", "wait"]
+
+
+def init_plan(
+    *, ordinal: int, initialized: bool, donor: bool, restore: bool, set_aside: bool
+) -> InitPlan:
+    """What init-data does with an empty data directory.
+
+    A healthy donor is cloned. Otherwise, in a cluster that was never
+    initialized, every member installs a fresh datadir itself, all at once
+    (as a script would): the first primary's binlog holds every transaction
+    since the cluster began, so an empty replica catches up by GTID from it.
+    A restore is ordinal 0's alone and the other members clone from it; data
+    set aside asks for a clone, never for an empty start.
+    """
+    if donor:
+        return "clone"
+    if initialized or set_aside:
+        return "wait"
+    if restore:
+        return "restore" if ordinal == 0 else "wait"
+    return "bootstrap"
+
+
+def cmd_init_data(env: Env, *, poll: float = 0.5) -> int:
     if has_data(env.datadir):
         log(f"{env.datadir} has data: keeping it")
         if os.environ.get("RESTORE_STORE"):
             log("spec.bootstrap is ignored: a restore never overwrites existing data")
         return 0
+    request = backup_restore.RestoreRequest.from_environ(os.environ)
+    set_aside = any(env.datadir.glob(ASIDE_PREFIX + "*"))
     waited = False
     while True:
         statuses = {ip: s for ip in peers(env) if (s := peer_status(ip, env.agent_port))}
         donor = choose_donor(statuses)
-        if donor:
+        plan = init_plan(
+            ordinal=env.ordinal, initialized=env.initialized, donor=donor is not None,
+            restore=request is not None, set_aside=set_aside,
+        )  # fmt: skip
+        if plan == "clone" and donor is not None:
             clone(env, donor)
             drop_aside(env.datadir)
             return 0
-        if not env.initialized and env.ordinal == 0:
-            request = backup_restore.RestoreRequest.from_environ(os.environ)
-            if request is not None:
-                restore(env, request)
-                return 0
-            log("no peer has data and the cluster is new: bootstrapping the first primary")
+        if plan == "restore" and request is not None:
+            restore(env, request)
+            return 0
+        if plan == "bootstrap":
+            what = "the first primary" if env.ordinal == 0 else "a replica of the first primary"
+            log(f"no peer has data and the cluster is new: bootstrapping {what}")
+            started = time.monotonic()
             bootstrap(env)
+            log(f"bootstrapped in {time.monotonic() - started:.1f}s")
             return 0
         if not waited:
             log("empty data directory and no healthy donor yet: waiting for one")
