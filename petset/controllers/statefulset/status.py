@@ -25,6 +25,7 @@ from petset.controllers.statefulset.identity import (
     pod_revision,
     ready_condition,
 )
+from petset.controllers.statefulset.plan import effective_partition
 from petset.runtime.cluster import Cluster
 
 _MAX_RETRIES = 10
@@ -55,9 +56,17 @@ def count_replicas(
 
 
 def complete_rolling_update(sts: Obj, status: dict[str, Any]) -> None:
-    """When every replica is updated and ready, the update revision becomes current."""
+    """When every replica is updated and ready, the update revision becomes current.
+
+    Only with no partition in effect (petset's fix of kubernetes#121534): upstream
+    counts the pods that exist, so when every pod below the partition was gone at
+    once (deleted together, or scaled to 0) the updated rest looked like a finished
+    rollout, the update revision became current, and the pods below the partition
+    came back at the update revision.
+    """
     if (
         sts["spec"]["updateStrategy"].get("type") == "RollingUpdate"
+        and effective_partition(sts) == 0
         and status["updatedReplicas"] == status["replicas"]
         and status["readyReplicas"] == status["replicas"]
     ):

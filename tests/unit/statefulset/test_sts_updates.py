@@ -120,6 +120,43 @@ def test_partition_keeps_lower_ordinals_at_the_current_revision() -> None:
     assert _status(d.cluster)["currentRevision"] == new
 
 
+def test_pods_below_the_partition_all_gone_come_back_at_the_current_revision() -> None:
+    """Upstream bug kubernetes#121534 (seen in the canary e2e on a loaded machine): when
+    every pod below the partition is gone at once (deleted, or scaled away), the
+    remaining pods are all updated and Ready, so upstream's completeRollingUpdate made
+    the update revision current, and the gone pods came back at the update revision."""
+    d = Driver()
+    strategy = {"type": "RollingUpdate", "rollingUpdate": {"partition": 2}}
+    d.cluster.create(statefulset(replicas=3, updateStrategy=strategy))
+    d.converge()
+    old = _status(d.cluster)["currentRevision"]
+    set_image(d.cluster, "nginx:2")
+    d.converge()
+    new = _status(d.cluster)["updateRevision"]
+    # Both terminate before the controller's next pass (a slow controller on a busy machine).
+    d.cluster.delete("Pod", "web-0", NS)
+    d.cluster.delete("Pod", "web-1", NS)
+    d.kubelet.step()
+    assert [p["metadata"]["name"] for p in pods_by_ordinal(d.cluster)] == ["web-2"]
+    d.reconcile()
+    assert _status(d.cluster)["currentRevision"] == old
+    d.converge()
+    assert _revisions(d.cluster) == {"web-0": old, "web-1": old, "web-2": new}
+    assert _status(d.cluster)["currentRevision"] == old
+    # Scaled to 0 and back (the issue's own reproduction): same.
+    patch_spec(d.cluster, replicas=0)
+    d.converge()
+    assert _status(d.cluster)["currentRevision"] == old
+    patch_spec(d.cluster, replicas=3)
+    d.converge()
+    assert _revisions(d.cluster) == {"web-0": old, "web-1": old, "web-2": new}
+    # With the partition at 0 the rollout completes and the update revision is current.
+    patch_spec(d.cluster, updateStrategy={"rollingUpdate": {"partition": 0}})
+    d.converge()
+    assert set(_revisions(d.cluster).values()) == {new}
+    assert _status(d.cluster)["currentRevision"] == new
+
+
 def test_max_unavailable_replaces_several_pods_at_once_but_never_more() -> None:
     d = Driver()
     d.cluster.create(
