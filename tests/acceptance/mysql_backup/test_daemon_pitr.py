@@ -66,6 +66,9 @@ def test_pitr_to_a_moment_between_two_writes_restores_exactly_the_first(tmp_path
         by_gtid = {"fromBackup": {"name": "base", "store": url}, "pointInTime": {"gtid": gtid_a}}
         apply(env, mysqlcluster("at-time", replicas=1, bootstrap=by_time))
         apply(env, mysqlcluster("at-gtid", replicas=1, bootstrap=by_gtid))
+        # a point before every backup cannot be restored, and petset says why
+        too_early = {"pointInTime": {"cluster": "db", "timestamp": "2001-01-01T00:00:00Z"}}
+        apply(env, mysqlcluster("too-early", replicas=1, bootstrap=too_early))
         # restoring never touches an existing cluster: the source ignores a bootstrap
         generation = env.json("get", "statefulset", "db")["metadata"]["generation"]
         apply(
@@ -84,6 +87,13 @@ def test_pitr_to_a_moment_between_two_writes_restores_exactly_the_first(tmp_path
             rows = sql_on(env, name, m["ip"], "SELECT v FROM app.t ORDER BY v")
             assert rows == (("A",),), name
             assert sql_on(env, name, m["ip"], "SELECT @@gtid_binlog_pos")[0][0] == gtid_a
+
+        events = env.ok("events")
+        assert "RestorePlanned" in events and "replaying binlogs of db up to" in events
+        assert "no completed backup of db before the restore point" in wait_until(
+            lambda: env.ok("describe", "mysqlcluster", "too-early"), 30, "RestoreImpossible"
+        )
+        env.ok("delete", "mysqlcluster", "too-early")
 
         def ignored() -> str:
             conds = env.json("get", "mysqlcluster", "db")["status"].get("conditions") or []
