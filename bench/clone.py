@@ -28,7 +28,7 @@ from bench.mysqlkit import (
     wait_cluster,
 )
 
-CLONED = re.compile(r"cloned ([\d.]+) MB from ([\d.]+) in ([\d.]+)s")
+CLONED = re.compile(r"cloned ([\d.]+) MB from ([\d.]+) in ([\d.]+)s(?: \(([^;)]*))?")
 
 
 def load(ep: Endpoint, mb: int) -> int:
@@ -80,8 +80,9 @@ def raw_clone(d: Daemon, donor: str) -> tuple[float, float]:
     return size, float(words[-1]) - float(words[0])
 
 
-def petset_clone(d: Daemon, replicas: int) -> tuple[float, float, str]:
-    """Scale to `replicas`; (MB, seconds, donor IP) from the new member's clone log line."""
+def petset_clone(d: Daemon, replicas: int) -> tuple[float, float, str, str]:
+    """Scale to `replicas`; (MB, seconds, donor IP, phases) from the new member's
+    clone log line (phases: "stream S, prepare S, position S")."""
     with d.http() as c:
         c.patch(
             "/v1/objects/MySQLCluster/mysql",
@@ -93,7 +94,7 @@ def petset_clone(d: Daemon, replicas: int) -> tuple[float, float, str]:
     m = CLONED.search(log)
     if m is None:
         raise RuntimeError(f"no clone line in mysql-{replicas - 1}'s init-data log: {log[-300:]}")
-    return float(m.group(1)), float(m.group(3)), m.group(2)
+    return float(m.group(1)), float(m.group(3)), m.group(2), m.group(4) or ""
 
 
 def run(*, quick: bool = False) -> Report:
@@ -101,6 +102,7 @@ def run(*, quick: bool = False) -> Report:
     mb = 100 if quick else 200
     raw: list[float] = []
     pet: list[float] = []
+    phases: list[str] = []
     with tempfile.TemporaryDirectory(prefix="bench-clone-") as tmp, daemon(Path(tmp)) as d:
         d.start()
         apply_cluster(d, Path(tmp))
@@ -117,12 +119,14 @@ def run(*, quick: bool = False) -> Report:
                 raw.append(size / secs)
             else:
                 replicas += 1
-                size, secs, donor_ip = petset_clone(d, replicas)
+                size, secs, donor_ip, where = petset_clone(d, replicas)
                 pet.append(size / secs)
+                phases.append(where)
                 donor = next(
                     f"mysql-{i}" for i in range(replicas) if member_ip(d, f"mysql-{i}") == donor_ip
                 )
-            print(f"  {which}: {size:.0f} MB in {secs:.2f} s from {donor}")
+            extra = f" ({phases[-1]})" if which == "petset" and phases[-1] else ""
+            print(f"  {which}: {size:.0f} MB in {secs:.2f} s from {donor}{extra}")
     ratio = median(pet) / median(raw)
     report.add(
         Metric(
@@ -135,5 +139,5 @@ def run(*, quick: bool = False) -> Report:
             note=f"{rows} rows (~{mb} MB) loaded; raw = shell pipe in the donor's sandbox",
         )
     )
-    report.details = {"petset_mb_s": pet, "raw_mb_s": raw}
+    report.details = {"petset_mb_s": pet, "raw_mb_s": raw, "petset_phases": phases}
     return report

@@ -15,10 +15,12 @@ StatefulSet template sets (see render.py).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -214,33 +216,75 @@ def _move_into(src: Path, datadir: Path) -> None:
         shutil.rmtree(datadir / leftover, ignore_errors=True)
 
 
+CLONE_READ_TIMEOUT = 30  # seconds without a byte from the donor: the clone fails
+
+
+def open_clone_stream(donor_ip: str, port: int) -> socket.socket:
+    """GET /clone from the donor's agent; returns the connected socket with the
+    response headers consumed, positioned at the first byte of the stream.
+
+    mbstream then reads the socket itself: no copy through this process (the
+    stream runs donor mariadb-backup -> TCP -> mbstream, as a shell pipe would).
+    """
+    sock = socket.create_connection((donor_ip, port), timeout=CLONE_READ_TIMEOUT)
+    try:
+        sock.sendall(f"GET /clone HTTP/1.0\r\nHost: {donor_ip}\r\n\r\n".encode())
+        head = b""
+        while not head.endswith(b"\r\n\r\n"):  # byte by byte: the body stays unread
+            byte = sock.recv(1)
+            if not byte or len(head) > 16384:
+                raise RuntimeError(f"donor {donor_ip} closed before sending a stream")
+            head += byte
+        status = head.split(b"\r\n", 1)[0].decode(errors="replace")
+        if status.split()[1:2] != ["200"]:
+            raise RuntimeError(f"donor {donor_ip} refused the clone: {status}")
+        # Blocking again (a Python timeout makes the fd non-blocking, which
+        # mbstream cannot read), with the kernel's receive timeout instead.
+        sock.settimeout(None)
+        sock.setsockopt(
+            socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", CLONE_READ_TIMEOUT, 0)
+        )
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def tree_size(root: Path) -> int:
+    """Bytes in the files under `root` (what `du -sb` counts, less directories)."""
+    total = 0
+    for folder, _dirs, files in os.walk(root):
+        for name in files:
+            with contextlib.suppress(OSError):
+                total += os.lstat(os.path.join(folder, name)).st_size
+    return total
+
+
 def clone(env: Env, donor_ip: str) -> str:
     """Stream a backup from the donor's agent, prepare it, record its GTID position."""
     tmp = env.datadir / ".petset-clone"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     started = time.monotonic()
-    url = f"http://{donor_ip}:{env.agent_port}/clone"
-    with (
-        urllib.request.urlopen(url, timeout=30) as resp,
-        subprocess.Popen(["mbstream", "-x", "-C", str(tmp)], stdin=subprocess.PIPE) as mb,
-    ):
-        assert mb.stdin is not None
-        total = 0
-        while chunk := resp.read(1 << 20):
-            mb.stdin.write(chunk)
-            total += len(chunk)
-        mb.stdin.close()
-        if mb.wait() != 0:
-            raise RuntimeError(f"mbstream failed with exit code {mb.returncode}")
+    with open_clone_stream(donor_ip, env.agent_port) as sock:
+        code = subprocess.run(["mbstream", "-x", "-C", str(tmp)], stdin=sock.fileno()).returncode
+    if code != 0:
+        raise RuntimeError(f"mbstream failed with exit code {code} (donor {donor_ip})")
+    total = tree_size(tmp)
+    streamed = time.monotonic()
     subprocess.run(
         ["mariadb-backup", "--prepare", f"--target-dir={tmp}"],
         check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
+    prepared = time.monotonic()
     gtid = backup_gtid(tmp)
     seed_replica_position(tmp, gtid)
-    secs = time.monotonic() - started
-    log(f"cloned {total / 1e6:.1f} MB from {donor_ip} in {secs:.1f}s (gtid {gtid or 'empty'})")
+    done = time.monotonic()
+    log(
+        f"cloned {total / 1e6:.1f} MB from {donor_ip} in {done - started:.2f}s "
+        f"(stream {streamed - started:.2f}s, prepare {prepared - streamed:.2f}s, "
+        f"position {done - prepared:.2f}s; gtid {gtid or 'empty'})"
+    )
     _move_into(tmp, env.datadir)
     return gtid
 
@@ -472,11 +516,19 @@ def make_handler(env: Env) -> type[BaseHTTPRequestHandler]:
             self.send_response(200)
             self.send_header("Content-Type", "application/octet-stream")
             self.end_headers()
-            with subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as p:
-                assert p.stdout is not None
-                while chunk := p.stdout.read(1 << 20):
-                    self.wfile.write(chunk)
-            log(f"clone stream finished (mariadb-backup exit {p.returncode})")
+            self.wfile.flush()
+            # mariadb-backup writes into the connection itself (no copy through
+            # Python); the response ends when it exits and the connection closes.
+            code = subprocess.run(args, stdout=self.connection.fileno(), stderr=subprocess.DEVNULL)
+            if code.returncode != 0:
+                # A reset, not an orderly close: the receiver must not take a
+                # truncated stream for a whole one.
+                self.connection.setsockopt(
+                    socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                )
+                self.rfile.close()  # its reference would defer the close
+                self.connection.close()
+            log(f"clone stream finished (mariadb-backup exit {code.returncode})")
 
     return Handler
 
