@@ -6,9 +6,11 @@ import contextlib
 import os
 import signal
 import subprocess
+import sys
+from pathlib import Path
 
 from petset.api.errors import UnavailableError
-from petset.node import sandbox
+from petset.node import sandbox, ttyexec
 from petset.node.containers import Container
 from petset.runtime.cluster import ExecResult
 
@@ -45,9 +47,12 @@ def exec_in(
 
 
 def interactive_argv(c: Container) -> list[str]:
-    """nsenter ... env -i <container env>: the caller appends the command and runs it."""
+    """For `exec -it`: nsenter ... ttyexec <container env>; the caller appends the
+    command and runs it on the user's terminal (ttyexec.py says why a pty of the
+    sandbox's own sits between them)."""
     inst = c.instance
     if inst is None or not c.running:
         raise UnavailableError(f"container {c.name!r} is not running")
     env = [f"{k}={v}" for k, v in sorted(c.record.env.items())]
-    return sandbox.nsenter_argv(inst, ["env", "-i", *env], workdir=c.record.workdir)
+    wrapper = [sys.executable, "-I", str(Path(ttyexec.__file__)), str(len(env)), *env]
+    return sandbox.nsenter_argv(inst, wrapper, workdir=c.record.workdir)
