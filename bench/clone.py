@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.harness import Daemon, Metric, Report, daemon, median
+from bench.harness import Daemon, Metric, Report, daemon, median, wait_for
 from bench.mysqlkit import (
     Endpoint,
     admin_endpoint,
@@ -107,7 +107,11 @@ def run(*, quick: bool = False) -> Report:
         d.start()
         apply_cluster(d, Path(tmp))
         wait_cluster(d)
-        rows = load(app_endpoint(d, service_ip(d, "mysql-rw")), mb)
+        rw = app_endpoint(d, service_ip(d, "mysql-rw"))
+        # The rw Service follows the primary pod's readiness probe, which can
+        # pass up to a probe period after the cluster reports itself healthy.
+        wait_for("mysql-rw answers", lambda: bool(query(rw, "SELECT 1")), 60)
+        rows = load(rw, mb)
         wait_cluster(d)
         time.sleep(2)
         donor = "mysql-1"  # replaced by the donor petset reports once it has cloned

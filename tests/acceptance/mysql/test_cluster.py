@@ -81,7 +81,19 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Db]:
         env.ok("apply", "-f", str(REPO / "examples/mysql/cluster.yaml"))
         d = Db(env)
         wait_until(d.healthy, 240, "3 healthy members")
+        # The role Services follow the pods' readiness probes, which can pass up
+        # to a probe period after the cluster reports itself Ready.
+        for svc in ("mysql-rw", "mysql-ro"):
+            wait_until(lambda svc=svc: _answers(d, svc), 30, f"{svc} to answer")
         yield d
+
+
+def _answers(db: Db, svc: str) -> bool:
+    try:
+        db.connect(db.service_ip(svc)).close()
+    except pymysql.err.MySQLError:
+        return False
+    return True
 
 
 def test_bring_up_gives_a_primary_two_replicas_and_role_services(db: Db) -> None:
