@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from petset.api.meta import ObjectKey
 from petset.engines.mysql.backup.restore_check import reconcile_restore_check
 from petset.engines.mysql.backup.store import LocalDirectoryStore
@@ -81,3 +83,35 @@ def test_a_store_url_is_read_where_it_points(tmp_path: Path) -> None:
 def test_nothing_is_said_once_the_cluster_is_initialized(tmp_path: Path) -> None:
     said = check(tmp_path, {"fromBackup": {"name": "nope"}}, {"initialized": True})
     assert said.startswith("(no event)")
+
+
+def test_a_volume_kept_from_an_earlier_cluster_is_pointed_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from petset.runtime import memory
+
+    store_with_backup(tmp_path / "store", binlogs=False)
+    cluster = MemoryCluster()
+    # the claim outlived a deleted cluster "copy": it was made a day earlier
+    monkeypatch.setattr(memory, "now_iso", lambda: "2000-01-01T00:00:00Z")
+    cluster.create(
+        {
+            "apiVersion": "v1",
+            "kind": "PersistentVolumeClaim",
+            "metadata": {"name": "data-copy-0", "namespace": "default"},
+            "spec": {},
+        }
+    )
+    monkeypatch.setattr(memory, "now_iso", lambda: "2000-01-02T00:00:00Z")
+    cluster.create(
+        {
+            "apiVersion": "petset.dev/v1alpha1",
+            "kind": "MySQLCluster",
+            "metadata": {"name": "copy", "namespace": "default"},
+            "spec": {"bootstrap": {"fromBackup": {"name": "base"}}},
+        }
+    )
+    reconcile_restore_check(cluster, KEY, store_root=tmp_path / "store")
+    said = {e["reason"]: e["message"] for e in cluster.events}
+    assert "the volume data-copy-0 was kept" in said["BootstrapMayBeIgnored"]
+    assert "RestorePlanned" in said  # if the volume is empty, the restore does run

@@ -6,7 +6,9 @@ archived binlogs to replay) that container fails and the reason sits in its
 log. This controller reads the same store the restore will read, makes the
 same choice of base backup (`choose_base`), and says what will happen, or
 why it cannot, as Events on the MySQLCluster (`RestorePlanned`,
-`RestoreImpossible`) while the cluster is not initialized. It never writes
+`RestoreImpossible`, and `BootstrapMayBeIgnored` when the first member's
+volume outlived an earlier cluster of the same name) while the cluster is
+not initialized. It never writes
 the cluster's status: that belongs to the MySQLCluster controller.
 """
 
@@ -73,9 +75,33 @@ def reconcile_restore_check(cluster: Cluster, key: ObjectKey, *, store_root: Pat
         return Result("spec is invalid")
     if bootstrap is None:
         return Result("no spec.bootstrap")
+    kept = kept_volume(cluster, obj)
+    if kept is not None:
+        # whether that volume holds data only its member can see: say both outcomes
+        msg = (
+            f"the volume {kept} was kept from an earlier cluster of this name: if it holds "
+            "data, the first member keeps that data and spec.bootstrap is not restored "
+            "(a restore never overwrites data); delete the PersistentVolumeClaim first to "
+            "restore into it"
+        )
+        cluster.record_event(obj, type="Warning", reason="BootstrapMayBeIgnored", message=msg)
     root = store_host_path(bootstrap, str(store_root))
     assert root is not None
     return _say(cluster, obj, bootstrap, root)
+
+
+def kept_volume(cluster: Cluster, obj: Obj) -> str | None:
+    """The first member's claim when it is older than the cluster object: it
+    survived a deleted cluster of the same name (the claims are retained)."""
+    md = obj["metadata"]
+    claim = f"data-{md['name']}-0"
+    try:
+        pvc = cluster.get("PersistentVolumeClaim", claim, md.get("namespace") or "default")
+    except NotFoundError:
+        return None
+    born, created = pvc["metadata"].get("creationTimestamp"), md.get("creationTimestamp")
+    # RFC 3339 UTC strings of one format compare in time order
+    return claim if born and created and str(born) < str(created) else None
 
 
 def _say(cluster: Cluster, obj: Obj, bootstrap: dict[str, object], root: str) -> Result:
