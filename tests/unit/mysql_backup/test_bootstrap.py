@@ -83,3 +83,24 @@ def test_a_store_url_mounts_that_directory_instead_of_petsets_own() -> None:
     # a store URL needs no store of petset's own (a backend without one)
     assert restore_pod_additions("prod", elsewhere, None)[1] == volumes
     assert restore_pod_additions("prod", B1, None) == ([], [], [])
+
+
+def test_the_cluster_status_carries_the_record_and_the_condition() -> None:
+    from petset.api.petset_kinds import parse_mysqlcluster
+    from petset.engines.mysql.status import build_status
+    from petset.engines.mysql.topology import Decision, Nothing
+
+    obj: dict[str, Any] = {
+        "apiVersion": "petset.dev/v1alpha1",
+        "kind": "MySQLCluster",
+        "metadata": {"name": "db", "namespace": "default"},
+        "spec": {"bootstrap": B1},
+    }
+    spec = parse_mysqlcluster(obj).spec
+    base = {"initialized": True, "bootstrap": {"used": None}}
+    base.update(track_bootstrap(MemoryCluster(), obj, B1, base))
+    st = build_status(obj, spec, [], Decision(Nothing(), "ok"), base, 0.0)
+    assert st["bootstrap"]["used"] is None
+    cond = next(c for c in st["conditions"] if c["type"] == "BootstrapIgnored")
+    assert cond["status"] == "True" and cond["reason"] == "ClusterHasData"
+    assert cond["message"] == st["bootstrap"]["ignored"]
