@@ -4,9 +4,10 @@
                member's identity (ordinal -> server_id, POD_IP -> bind_address).
 * `init-data` (init container): keeps existing data; otherwise clones from a
                healthy peer (a replica when there is one) found through the
-               headless Service's DNS name, or bootstraps the very first primary.
-* `agent`     (sidecar): HTTP on $POD_IP:$AGENT_PORT with /healthz, /status and
-               /clone (a mariadb-backup xbstream of this member's data).
+               headless Service's DNS name; in a new cluster with no donor yet,
+               every member installs a fresh datadir at once (see `init_plan`).
+* `agent`     (sidecar, agent.py): HTTP on $POD_IP:$AGENT_PORT with /healthz,
+               /status and /clone (a mariadb-backup xbstream of this member's data).
 
 The same commands run in a local sandbox and in a container image on
 Kubernetes; everything they need comes from environment variables the
@@ -26,74 +27,21 @@ import sys
 import time
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Literal
 
-from petset.engines.mysql import sql
-from petset.engines.mysql.backup import agent as backup_agent
 from petset.engines.mysql.backup import restore as backup_restore
 from petset.engines.mysql.config import MemberConfig, render_mycnf
 from petset.engines.mysql.gtid import GtidPosition
+from petset.engines.mysql.memberenv import AGENT_PORT as AGENT_PORT
+from petset.engines.mysql.memberenv import Env, log
 
-AGENT_PORT = 8306
 USERS_FILE = ".petset-users.sql"
 APP_PRIVILEGES = (
     "SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, INDEX, ALTER, CREATE TEMPORARY TABLES, "
     "LOCK TABLES, EXECUTE, CREATE VIEW, SHOW VIEW, CREATE ROUTINE, ALTER ROUTINE, EVENT, "
     "TRIGGER, REFERENCES"
 )
-
-
-@dataclass(frozen=True)
-class Env:
-    pod_name: str
-    pod_ip: str
-    namespace: str
-    service: str
-    cluster_domain: str
-    datadir: Path
-    confdir: Path
-    socket: str
-    cluster_json: Path
-    admin: sql.Credentials
-    repl: sql.Credentials
-    app_password: str
-    initialized: bool
-    agent_port: int
-
-    @property
-    def ordinal(self) -> int:
-        return int(self.pod_name.rsplit("-", 1)[1])
-
-    @property
-    def fqdn(self) -> str:
-        return f"{self.pod_name}.{self.service}.{self.namespace}.svc.{self.cluster_domain}"
-
-    @classmethod
-    def from_environ(cls) -> Env:
-        e = os.environ
-        return cls(
-            pod_name=e["POD_NAME"],
-            pod_ip=e["POD_IP"],
-            namespace=e.get("POD_NAMESPACE", "default"),
-            service=e["SERVICE_NAME"],
-            cluster_domain=e.get("CLUSTER_DOMAIN", "cluster.local"),
-            datadir=Path(e.get("DATADIR", "/var/lib/mysql")),
-            confdir=Path(e.get("CONFDIR", "/etc/mysql/petset")),
-            socket=e.get("MYSQL_SOCKET", "/run/mysqld/mysqld.sock"),
-            cluster_json=Path(e.get("CLUSTER_JSON", "/etc/mysql/petset-src/cluster.json")),
-            admin=sql.Credentials("petset_admin", e["ADMIN_PASSWORD"]),
-            repl=sql.Credentials("petset_repl", e["REPLICATION_PASSWORD"]),
-            app_password=e.get("APP_PASSWORD", ""),
-            initialized=e.get("CLUSTER_INITIALIZED", "false") == "true",
-            agent_port=int(e.get("AGENT_PORT", str(AGENT_PORT))),
-        )
-
-
-def log(msg: str) -> None:
-    print(f"petset-member: {msg}", file=sys.stderr, flush=True)
 
 
 # -- config ---------------------------------------------------------------------
@@ -438,106 +386,11 @@ def cmd_init_data(env: Env, *, poll: float = 0.5) -> int:
         time.sleep(poll)
 
 
-# -- agent ----------------------------------------------------------------------
-def member_status(env: Env) -> dict[str, object]:
-    try:
-        st = sql.observe(env.pod_ip, env.admin)
-    except sql.MemberUnreachable as exc:
-        return {"healthy": False, "error": str(exc)}
-    role = "replica" if st.replica is not None or st.read_only else "primary"
-    return {
-        "healthy": True,
-        "role": role,
-        "readOnly": st.read_only,
-        "gtid": str(st.position),
-        "serverId": st.server_id,
-    }
+def _agent(env: Env) -> int:
+    # imported here: the init containers never need the HTTP server
+    from petset.engines.mysql.agent import cmd_agent
 
-
-def make_handler(env: Env) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, fmt: str, *args: object) -> None:
-            if not self.path.startswith(("/healthz", "/status")):
-                log(fmt % args)
-
-        def _json(self, code: int, body: dict[str, object]) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(code)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def do_GET(self) -> None:
-            if self.path == "/healthz":
-                st = member_status(env)
-                self._json(200 if st.get("healthy") else 503, st)
-            elif self.path == "/status":
-                self._json(200, member_status(env))
-            elif self.path == "/clone":
-                self._clone()
-            elif self.path.startswith(("/backup?", "/backup-info?")):
-                self._backup()
-            else:
-                self._json(404, {"error": f"no such path {self.path}"})
-
-        def _backup(self) -> None:
-            """/backup?id=ID streams a backup; /backup-info?id=ID describes it after."""
-            route, _, query = self.path.partition("?")
-            backup_id = (urllib.parse.parse_qs(query).get("id") or [""])[0]
-            if not backup_agent.valid_id(backup_id):
-                self._json(400, {"error": f"bad backup id {backup_id!r}"})
-                return
-            if route == "/backup-info":
-                info = backup_agent.backup_info(backup_id)
-                self._json(200 if info else 404, info or {"error": "no finished backup"})
-                return
-            st = member_status(env)
-            self.send_response(200)
-            self.send_header("Content-Type", "application/octet-stream")
-            self.send_header("X-Petset-Role", str(st.get("role", "")))
-            self.end_headers()
-            code = backup_agent.stream_backup(
-                self.wfile.write, host=env.pod_ip, user=env.admin.user,
-                password=env.admin.password, replica=st.get("role") == "replica",
-                backup_id=backup_id,
-            )  # fmt: skip
-            log(f"backup {backup_id} stream finished (mariadb-backup exit {code})")
-
-        def _clone(self) -> None:
-            st = member_status(env)
-            args = [
-                "mariadb-backup", "--backup", "--stream=xbstream", "--target-dir=/tmp",
-                f"--host={env.pod_ip}", f"--user={env.admin.user}",
-                f"--password={env.admin.password}",
-            ]  # fmt: skip
-            if st.get("role") == "replica":
-                args += ["--slave-info", "--safe-slave-backup"]
-            self.send_response(200)
-            self.send_header("Content-Type", "application/octet-stream")
-            self.end_headers()
-            self.wfile.flush()
-            # mariadb-backup writes into the connection itself (no copy through
-            # Python); the response ends when it exits and the connection closes.
-            code = subprocess.run(args, stdout=self.connection.fileno(), stderr=subprocess.DEVNULL)
-            if code.returncode != 0:
-                # A reset, not an orderly close: the receiver must not take a
-                # truncated stream for a whole one.
-                self.connection.setsockopt(
-                    socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
-                )
-                self.rfile.close()  # its reference would defer the close
-                self.connection.close()
-            log(f"clone stream finished (mariadb-backup exit {code.returncode})")
-
-    return Handler
-
-
-def cmd_agent(env: Env) -> int:
-    server = ThreadingHTTPServer((env.pod_ip, env.agent_port), make_handler(env))
-    log(f"agent listening on {env.pod_ip}:{env.agent_port}")
-    server.serve_forever()
-    return 0
+    return cmd_agent(env)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -545,7 +398,7 @@ def main(argv: list[str] | None = None) -> int:
     verbs = {
         "config": cmd_config,
         "init-data": cmd_init_data,
-        "agent": cmd_agent,
+        "agent": _agent,
         "set-aside": cmd_set_aside,
     }
     if len(args) != 1 or args[0] not in verbs:

@@ -22,7 +22,7 @@ from petset.api.meta import Obj, name_of, namespace_of, owner_reference
 from petset.api.petset_kinds import MySQLClusterSpec
 from petset.engines.mysql.backup.bootstrap import spec_bootstrap, template_bootstrap
 from petset.engines.mysql.backup.restore import restore_pod_additions
-from petset.engines.mysql.member import AGENT_PORT
+from petset.engines.mysql.memberenv import AGENT_PORT
 
 ROLE_LABEL = "petset.dev/role"
 CLUSTER_LABEL = "petset.dev/cluster"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pymysql
 import pytest
 
-from petset.engines.mysql import member, sql
+from petset.engines.mysql import agent, member, sql
 from petset.engines.mysql.gtid import GtidPosition
 from tests.acceptance.mysql.members import Member, members, wait_for
 
@@ -64,7 +64,7 @@ def _bring_up(trio: list[Member]) -> None:
 def test_bootstrap_clone_and_semi_sync_replication(trio: list[Member]) -> None:
     _bring_up(trio)
     primary, r1, r2 = trio
-    assert member.peer_status(r1.ip, 8306) == {**member.member_status(r1.env)}
+    assert member.peer_status(r1.ip, 8306) == {**agent.member_status(r1.env)}
     # r2 cloned from r1 (a replica is preferred as donor) and replicates from the primary
     for v in range(2, 50):
         _write(primary, v)
