@@ -211,11 +211,12 @@ def test_stuck_rollout_recovers_when_the_template_is_undone_or_fixed(
     events = " | ".join(e["message"] for e in api.events("stuck"))
     assert "stuck at superseded revision" in events, events
 
-    # Fix forward: a broken template again (another one: re-applying the same manifest
-    # after an undo is a no-op in petset's apply), then a good one.
-    broken2 = set_env(broken, "broken-2")
-    api.apply(broken2)
+    # Re-applying the broken manifest after the undo applies it again, as kubectl does:
+    # its last-applied annotation equals the file, but the live template does not.
+    [result] = api.apply(broken)
+    assert result["action"] == "configured", result
     stuck_on_2(_new_revision(api, "stuck", rev1))
+    # Fix forward with a good template.
     api.apply(set_env(v1, "3"))
     sts = wait_settled(api, "stuck", 40)
     assert sts["status"]["currentRevision"] not in (rev1, bad)
