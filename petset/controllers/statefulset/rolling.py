@@ -14,6 +14,10 @@ petset's extensions here:
   made at the current revision; scaling works as usual. Resume removes the
   annotation.
 * **Stuck-rollout recovery** (Kubernetes issue #67250): see `recover_stuck`.
+* **A partition keeps the current revision** (Kubernetes issue #121534): the
+  update revision becomes current only once no partition is in effect, so pods
+  below the partition that were all gone at once come back at the current
+  revision (`status.complete_rolling_update`).
 """
 
 from __future__ import annotations
