@@ -193,14 +193,22 @@ def _pod_gone(ha: HA) -> bool:
     return False
 
 
-def _log_lines(ha: HA, container: str, since: float, keep: Callable[[str], bool]) -> list[str]:
-    """MEMBER's `container` log lines written since `since` that `keep` selects (a few)."""
+def _log_sizes(ha: HA, container: str) -> dict[Path, int]:
+    """Where MEMBER's `container` logs end now (what a round reads from)."""
+    logs = ha.d.home.glob(f"pods/default_{MEMBER}_*/logs/{container}/*.log")
+    return {log: log.stat().st_size for log in logs}
+
+
+def _log_lines(
+    ha: HA, container: str, start: dict[Path, int], keep: Callable[[str], bool]
+) -> list[str]:
+    """MEMBER's `container` log lines written after `start` that `keep` selects (a few)."""
     out: list[str] = []
     for log in sorted(ha.d.home.glob(f"pods/default_{MEMBER}_*/logs/{container}/*.log")):
-        if log.stat().st_mtime < since:
-            continue
-        lines = log.read_text(errors="replace").splitlines()
-        out += [ln.strip()[-200:] for ln in lines if keep(ln)]
+        with open(log, "rb") as f:
+            f.seek(start.get(log, 0))
+            lines = f.read().decode(errors="replace").splitlines()
+        out += [ln.strip()[:200] for ln in lines if keep(ln)]
     return [*out[:2], "...", *out[-2:]] if len(out) > 4 else out
 
 
@@ -254,7 +262,8 @@ def disk_full(rig: DiskRig, *, primary: bool) -> Callable[[HA], tuple[str, float
             ha.d.petset("mysql", "switchover", CLUSTER, timeout=120)
             ha.wait_healthy(120)
         role = roles(ha).get(MEMBER, "?")
-        wall, began, restarts = utcnow(), time.time(), _restarts(ha)
+        wall, restarts = utcnow(), _restarts(ha)
+        server_log, agent_log = _log_sizes(ha, "mariadbd"), _log_sizes(ha, "agent")
         size = fill(pv_dir)
         left = shutil.disk_usage(pv_dir).free
         views = _observe(ha, HOLD)
@@ -266,12 +275,12 @@ def disk_full(rig: DiskRig, *, primary: bool) -> Callable[[HA], tuple[str, float
         )
         events = [e for e in events_since(ha, wall) if not e.startswith("Pod/")]
         did += f"; events: {events[-6:] or 'none'}"
-        did += f"; mariadbd: {_log_lines(ha, 'mariadbd', began, _disk_lines) or 'nothing'}"
+        did += f"; mariadbd: {_log_lines(ha, 'mariadbd', server_log, _disk_lines) or 'nothing'}"
         after = _restarts(ha)
         grew = {c: after[c] - restarts.get(c, 0) for c in after if after[c] > restarts.get(c, 0)}
         if grew:
             did += f"; container restarts while full: {grew}"
-            agent = _log_lines(ha, "agent", began, lambda ln: bool(ln.strip()))
+            agent = _log_lines(ha, "agent", agent_log, lambda ln: bool(ln.strip()))
             did += f"; agent log: {agent[-3:]}"
         try:
             ha.wait_healthy(240)
