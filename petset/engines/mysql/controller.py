@@ -1,356 +1,48 @@
 """The MySQLCluster controller: render the owned objects, observe the members,
-decide (topology.py), do at most one topology action, write status.
+decide (topology.py), do at most one topology action (actions.py), write status.
 
 It talks to members only through SQL on their pod IPs and to everything else
 through the `Cluster` protocol, so it runs unchanged locally and on Kubernetes.
+A healthy cluster with nothing changing costs a pulse a second, not a full
+pass (memory.py): events (pod status, owned objects, spec) mark it dirty.
 """
 
 from __future__ import annotations
 
-import base64
-import contextlib
 import dataclasses
-import secrets
 import time
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from datetime import datetime
 from functools import partial
 from typing import Any
 
-from petset.api.errors import AlreadyExistsError, NotFoundError
-from petset.api.meta import Obj, ObjectKey, labels_of, name_of
+from petset.api.errors import NotFoundError
+from petset.api.meta import Obj, ObjectKey, controller_ref, labels_of
 from petset.api.petset_kinds import MySQLClusterSpec, parse_mysqlcluster
-from petset.engines.mysql import lifecycle_ops, sql
+from petset.engines.mysql import lifecycle_ops
+from petset.engines.mysql.actions import FORCE_ANNOTATION, SWITCHOVER_ANNOTATION, act
 from petset.engines.mysql.backup.bootstrap import spec_bootstrap, track_bootstrap
 from petset.engines.mysql.lifecycle import parse_fenced
-from petset.engines.mysql.render import (
-    CLUSTER_LABEL,
-    ROLE_LABEL,
-    RenderContext,
-    render_all,
-    render_secret,
-    secret_name,
-)
+from petset.engines.mysql.links import Pulse
+from petset.engines.mysql.memory import HEARTBEAT, ClusterMemory, Memory, fingerprint
+from petset.engines.mysql.observe import Members, ensure_credentials, observe_members
+from petset.engines.mysql.render import CLUSTER_LABEL, RenderContext, render_all
 from petset.engines.mysql.status import build_status
 from petset.engines.mysql.sync import ensure_object
 from petset.engines.mysql.topology import (
-    Attach,
-    Bootstrap,
     Decision,
-    Failover,
-    Fence,
-    Label,
     MemberView,
     Nothing,
-    Promote,
-    Reclone,
     Snapshot,
     Switchover,
-    choose_candidate,
     decide,
 )
 from petset.runtime.cluster import Cluster
-from petset.runtime.controller import Controller, Result, TemporaryError
+from petset.runtime.controller import Controller, Result
 
-DRAIN_TIMEOUT = 10.0
-FORCE_ANNOTATION = "petset.dev/failover-to"
-SWITCHOVER_ANNOTATION = "petset.dev/switchover-to"
-CATCHUP_TIMEOUT = 10.0
-
-
-@dataclass(frozen=True)
-class Members:
-    admin: sql.Credentials
-    repl: sql.Credentials
-
-
-def _secret_value(secret: Obj, key: str) -> str:
-    if key in (secret.get("stringData") or {}):
-        return str(secret["stringData"][key])
-    raw = (secret.get("data") or {}).get(key)
-    if raw is None:
-        raise NotFoundError(f"Secret {name_of(secret)!r} has no key {key!r}")
-    return base64.b64decode(raw).decode()
-
-
-def ensure_credentials(cluster: Cluster, obj: Obj, spec: MySQLClusterSpec) -> Members:
-    ns = obj["metadata"]["namespace"]
-    name = secret_name(obj, spec)
-    try:
-        secret = cluster.get("Secret", name, ns)
-    except NotFoundError:
-        if spec.credentials_secret:
-            raise NotFoundError(
-                f"spec.credentialsSecret: Secret {name!r} not found in namespace {ns!r}; "
-                "create it with keys admin-password, replication-password and app-password, "
-                "or remove the field"
-            ) from None
-        passwords = {
-            "admin-password": secrets.token_urlsafe(18),
-            "replication-password": secrets.token_urlsafe(18),
-            "app-password": secrets.token_urlsafe(18),
-        }
-        try:
-            secret = cluster.create(render_secret(obj, spec, passwords))
-        except AlreadyExistsError:
-            secret = cluster.get("Secret", name, ns)
-    return Members(
-        admin=sql.Credentials("petset_admin", _secret_value(secret, "admin-password")),
-        repl=sql.Credentials("petset_repl", _secret_value(secret, "replication-password")),
-    )
-
-
-def _container(pod: Obj, name: str) -> tuple[bool, int, bool]:
-    """(running, restartCount, in CrashLoopBackOff) of one container of a pod."""
-    for cs in (pod.get("status") or {}).get("containerStatuses") or []:
-        if cs.get("name") == name:
-            state = cs.get("state") or {}
-            looping = (state.get("waiting") or {}).get("reason") == "CrashLoopBackOff"
-            return "running" in state, int(cs.get("restartCount") or 0), looping
-    return False, 0, False
-
-
-def _parse_ts(text: str | None) -> float | None:
-    if not text:
-        return None
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
-
-
-def observe_members(
-    cluster: Cluster, obj: Obj, replicas: int, creds: Members, now: float
-) -> tuple[list[MemberView], dict[str, Obj]]:
-    ns = obj["metadata"]["namespace"]
-    name = name_of(obj)
-    pods = {
-        name_of(p): p for p in cluster.list("Pod", ns, label_selector=f"{CLUSTER_LABEL}={name}")
-    }
-    previous = {m["name"]: m for m in (obj.get("status") or {}).get("members") or []}
-    names = [f"{name}-{i}" for i in range(replicas)]
-    names += sorted(set(pods) - set(names))
-
-    def look(member: str) -> MemberView:
-        pod = pods.get(member)
-        ordinal = int(member.rsplit("-", 1)[1])
-        if pod is None:
-            return MemberView(member, ordinal, None, pod_exists=False)
-        ip = (pod.get("status") or {}).get("podIP")
-        running, restarts, looping = _container(pod, "mariadbd")
-        running = running and not pod["metadata"].get("deletionTimestamp")
-        status = None
-        if running and ip:
-            try:
-                status = sql.observe(ip, creds.admin)
-            except sql.MemberUnreachable as exc:
-                # Nothing listening: the process died (the kubelet may not have
-                # noticed yet, or restarted it and crash recovery is running).
-                running = not exc.refused
-        since = _parse_ts(previous.get(member, {}).get("unreachableSince"))
-        unreachable_for = 0.0 if status is not None or since is None else now - since
-        return MemberView(
-            member,
-            ordinal,
-            ip,
-            pod_exists=True,
-            running=running,
-            role_label=labels_of(pod).get(ROLE_LABEL),
-            status=status,
-            unreachable_for=unreachable_for,
-            restarts=restarts,
-            crashlooping=looping,
-        )
-
-    with ThreadPoolExecutor(max_workers=max(1, len(names))) as pool:
-        views = list(pool.map(look, names))
-    return views, pods
-
-
-def act(
-    cluster: Cluster,
-    obj: Obj,
-    decision: Decision,
-    views: list[MemberView],
-    creds: Members,
-    member_command: tuple[str, ...] = (),
-) -> dict[str, Any]:
-    """Carry out the decision; returns status fields it changed."""
-    by_name = {v.name: v for v in views}
-    ns = obj["metadata"]["namespace"]
-    action = decision.action
-
-    def ip(member: str) -> str:
-        addr = by_name[member].ip
-        assert addr, member
-        return addr
-
-    if isinstance(action, Bootstrap):
-        sql.promote(ip(action.member), creds.admin)
-        cluster.record_event(obj, type="Normal", reason="Bootstrapped", message=decision.message)
-        return {
-            "primary": action.member,
-            "initialized": True,
-            "primaryRestarts": by_name[action.member].restarts,
-        }
-    if isinstance(action, Promote):
-        sql.promote(ip(action.member), creds.admin)
-        cluster.record_event(obj, type="Normal", reason="Promoted", message=decision.message)
-    elif isinstance(action, Attach):
-        sql.replicate_from(
-            ip(action.member),
-            creds.admin,
-            source_host=ip(action.source),
-            source_port=3306,
-            repl=creds.repl,
-            adopt_own_binlog=action.adopt_own_binlog,
-        )
-    elif isinstance(action, Label):
-        for member, role in action.roles.items():
-            cluster.patch("Pod", member, ns, {"metadata": {"labels": {ROLE_LABEL: role}}})
-    elif isinstance(action, Fence):
-        _unlabel(cluster, ns, action.member)
-        cluster.delete("Pod", action.member, ns, grace_period_seconds=0)
-        cluster.record_event(obj, type="Warning", reason="Fenced", message=decision.message)
-    elif isinstance(action, Failover):
-        return _failover(cluster, obj, action, by_name, creds)
-    elif isinstance(action, Switchover):
-        return _switchover(cluster, obj, action, by_name, creds)
-    elif isinstance(action, Reclone):
-        if action.verify_divergence and not _still_diverged(by_name, action.member, creds, obj):
-            return {}
-        _reclone(cluster, obj, action.member, ip(action.member), creds, member_command)
-        cluster.record_event(obj, type="Warning", reason="Recloning", message=decision.message)
-    return {}
-
-
-def _still_diverged(by_name: dict[str, MemberView], member: str, creds: Members, obj: Obj) -> bool:
-    """Observe the member, then the primary: a transaction the member holds came
-    from the primary before the member had it, so a primary observed later has it
-    unless the histories really split."""
-    primary = by_name.get(str((obj.get("status") or {}).get("primary")))
-    addr = by_name[member].ip
-    if primary is None or not primary.ip or not addr:
-        return False
-    try:
-        mine = sql.observe(addr, creds.admin).binlog
-        theirs = sql.observe(primary.ip, creds.admin).position
-    except sql.MemberUnreachable:
-        return False
-    return not theirs.contains(mine)
-
-
-def _reclone(
-    cluster: Cluster,
-    obj: Obj,
-    member: str,
-    addr: str,
-    creds: Members,
-    member_command: tuple[str, ...],
-) -> None:
-    """Stop the member, move its data aside in the volume, recreate its pod:
-    init-data then clones it from a healthy peer and drops the old data."""
-    ns = obj["metadata"]["namespace"]
-    _unlabel(cluster, ns, member)
-    with contextlib.suppress(sql.MemberUnreachable):
-        sql.execute(addr, creds.admin, ["SHUTDOWN"])
-    result = cluster.pod_exec(
-        ns, member, [*member_command, "set-aside"], container="agent", timeout=60
-    )
-    if result.exit_code != 0:
-        raise TemporaryError(
-            f"setting {member}'s data aside failed ({result.exit_code}): "
-            f"{result.stderr.decode(errors='replace')[-300:]}"
-        )
-    cluster.delete("Pod", member, ns, grace_period_seconds=0)
-
-
-def _switchover(
-    cluster: Cluster, obj: Obj, action: Switchover, by_name: dict[str, MemberView], creds: Members
-) -> dict[str, Any]:
-    """read_only on the old primary, let the target catch up, promote it,
-    repoint the old primary. Writes are refused only between the first and
-    the third step."""
-    ns = obj["metadata"]["namespace"]
-    old_ip, new_ip = by_name[action.old].ip or "", by_name[action.new].ip or ""
-    started = time.monotonic()
-    _unlabel(cluster, ns, action.old)
-    sql.set_read_only(old_ip, creds.admin, True)
-    target = sql.observe(old_ip, creds.admin).binlog
-    with sql.connect(new_ip, creds.admin) as conn, conn.cursor() as cur:
-        cur.execute("SELECT MASTER_GTID_WAIT(%s, %s) AS r", (str(target), CATCHUP_TIMEOUT))
-        row = cur.fetchone()
-    if not row or int(row["r"]) != 0:
-        sql.set_read_only(old_ip, creds.admin, False)
-        cluster.patch("Pod", action.old, ns, {"metadata": {"labels": {ROLE_LABEL: "primary"}}})
-        msg = f"switchover to {action.new} aborted: it did not reach {target} in time"
-        cluster.record_event(obj, type="Warning", reason="SwitchoverFailed", message=msg)
-        return {"lastMessage": msg}
-    sql.promote(new_ip, creds.admin)
-    cluster.patch("Pod", action.new, ns, {"metadata": {"labels": {ROLE_LABEL: "primary"}}})
-    took = time.monotonic() - started
-    sql.replicate_from(
-        old_ip, creds.admin, source_host=new_ip, source_port=3306, repl=creds.repl,
-        adopt_own_binlog=True,
-    )  # fmt: skip
-    cluster.patch(
-        "MySQLCluster", obj["metadata"]["name"], ns,
-        {"metadata": {"annotations": {SWITCHOVER_ANNOTATION: None}}},
-    )  # fmt: skip
-    msg = f"switched over from {action.old} to {action.new} ({took:.2f}s without a writer)"
-    cluster.record_event(obj, type="Normal", reason="SwitchedOver", message=msg)
-    return {
-        "primary": action.new,
-        "lastSwitchover": msg,
-        "primaryRestarts": by_name[action.new].restarts,
-    }
-
-
-def _unlabel(cluster: Cluster, ns: str, member: str) -> None:
-    with contextlib.suppress(NotFoundError):
-        cluster.patch("Pod", member, ns, {"metadata": {"labels": {ROLE_LABEL: None}}})
-
-
-def _failover(
-    cluster: Cluster, obj: Obj, action: Failover, by_name: dict[str, MemberView], creds: Members
-) -> dict[str, Any]:
-    ns = obj["metadata"]["namespace"]
-    started = time.monotonic()
-    _unlabel(cluster, ns, action.old)  # the rw Service stops sending to it at once
-
-    def drain(member: str) -> tuple[str, sql.MemberStatus | None]:
-        addr = by_name[member].ip or ""
-        try:
-            sql.wait_applied(addr, creds.admin, DRAIN_TIMEOUT)
-            return member, sql.observe(addr, creds.admin)
-        except sql.MemberUnreachable:
-            return member, None
-
-    with ThreadPoolExecutor(max_workers=len(action.candidates)) as pool:
-        drained = dict(pool.map(drain, action.candidates))
-    positions = {n: s.position for n, s in drained.items() if s is not None}
-    chosen = choose_candidate(
-        positions, {n: by_name[n].ordinal for n in positions}, avoid=action.old
-    )
-    if chosen is None:
-        msg = (
-            f"failover from {action.old} stopped: candidates' histories diverged "
-            f"({', '.join(f'{n}={p}' for n, p in positions.items())}); choose one with "
-            "`petset mysql failover CLUSTER --to MEMBER`"
-        )
-        cluster.record_event(obj, type="Warning", reason="FailoverBlocked", message=msg)
-        return {"lastMessage": msg}
-    sql.promote(by_name[chosen].ip or "", creds.admin)
-    cluster.patch("Pod", chosen, ns, {"metadata": {"labels": {ROLE_LABEL: "primary"}}})
-    took = time.monotonic() - started
-    msg = f"failed over from {action.old} to {chosen} at {positions[chosen]} in {took:.2f}s"
-    cluster.record_event(obj, type="Warning", reason="FailedOver", message=msg)
-    return {"primary": chosen, "lastFailover": msg, "primaryRestarts": by_name[chosen].restarts}
+OWNED = ("StatefulSet", "Service", "ConfigMap", "Secret")
 
 
 # How recent an observation of the primary in semi-sync mode must be for an
-# automatic failover: a healthy cluster is observed every HEALTHY_RESYNC seconds.
+# automatic failover: a quiet cluster's primary is pulsed every HEARTBEAT.
 SEMISYNC_FRESH_SECONDS = 15.0
 
 
@@ -359,19 +51,48 @@ def reconcile(
     key: ObjectKey,
     *,
     ctx: RenderContext,
-    semisync_seen: dict[str, float] | None = None,
+    memory: Memory | None = None,
 ) -> Result:
-    """`semisync_seen` (cluster uid -> monotonic time) lives as long as this
-    process: after a daemon restart nothing has been seen."""
+    """One pass: a pulse when the cluster is quiet and answers as expected,
+    otherwise a full pass. Without `memory` every pass is a full one."""
+    mem = memory.of(key) if memory is not None else None
+    if mem is not None and mem.quiet() and mem.heartbeat():
+        return Result(mem.message, requeue_after=HEARTBEAT)
+    if mem is not None:
+        mem.dirty = False  # events from here on call for another full pass
     try:
         obj = cluster.get("MySQLCluster", key.name, key.namespace)
     except NotFoundError:
+        if memory is not None:
+            memory.forget(key)
         return Result(f"MySQLCluster {key.name} is gone")
     if obj["metadata"].get("deletionTimestamp"):
+        if memory is not None:
+            memory.forget(key)
         return Result("being deleted")
+    if mem is None:  # no memory: nothing outlives this pass
+        mem = ClusterMemory()
+        try:
+            return _full_pass(cluster, key, obj, ctx, mem, seen_matters=False)
+        finally:
+            mem.links.close()
+    mem.fingerprint = fingerprint(obj)
+    return _full_pass(cluster, key, obj, ctx, mem, seen_matters=True)
+
+
+def _full_pass(
+    cluster: Cluster,
+    key: ObjectKey,
+    obj: Obj,
+    ctx: RenderContext,
+    mem: ClusterMemory,
+    *,
+    seen_matters: bool,
+) -> Result:
     spec = parse_mysqlcluster(obj).spec
     status = dict(obj.get("status") or {})
     creds = ensure_credentials(cluster, obj, spec)
+    mem.creds = creds.admin
     # Scale in never removes the primary: the set keeps its ordinal until a
     # switchover moved the primary below the new size.
     primary = status.get("primary")
@@ -386,27 +107,28 @@ def reconcile(
     ):  # fmt: skip
         ensure_object(cluster, desired)
     now = time.time()
-    views, pods = observe_members(cluster, obj, members, creds, now)
+    views, pods = observe_members(
+        cluster, obj, members, creds, links=mem.links, silent_since=mem.silent_since
+    )
     hold, held = lifecycle_ops.hibernation_pass(cluster, obj, spec, views, pods, creds.admin, now)
     if hold:
+        mem.unsettle()
         decision = Decision(Nothing(), held.message or "", requeue_after=held.requeue_after)
         return _finish(cluster, key, obj, spec, views, decision, status, held.changes, now)
     annotations = obj["metadata"].get("annotations") or {}
     # A fenced member is outside the topology (never attached, labelled or
     # promoted) until unfenced; the primary cannot be fenced (fence_pass says so).
     fenced = parse_fenced(annotations.get(lifecycle_ops.FENCE_ANNOTATION)) - {primary}
-    seen = {} if semisync_seen is None else semisync_seen
-    uid = str(obj["metadata"].get("uid"))
     pview = next((v for v in views if v.name == primary), None)
     if pview is not None and pview.status is not None and not pview.status.read_only:
         if pview.status.semi_sync_primary_on:
-            seen[uid] = time.monotonic()
+            mem.semisync_seen = time.monotonic()
         else:
-            seen.pop(uid, None)
-    recent = time.monotonic() - seen.get(uid, float("-inf")) < SEMISYNC_FRESH_SECONDS
+            mem.semisync_seen = float("-inf")
+    recent = time.monotonic() - mem.semisync_seen < SEMISYNC_FRESH_SECONDS
     snap = Snapshot(
         members=tuple(_same_revision_crashes(views, pods, primary, fenced)),
-        semi_sync_seen_recently=recent or semisync_seen is None,
+        semi_sync_seen_recently=recent or not seen_matters,
         primary=status.get("primary"),
         initialized=bool(status.get("initialized")),
         semi_sync=spec.semi_sync,
@@ -426,7 +148,34 @@ def reconcile(
     if decision.settled:
         decision, more = _lifecycle(cluster, obj, spec, decision, views, pods, creds, ctx, now)
         changes.update(more)
-    return _finish(cluster, key, obj, spec, views, decision, status, changes, now)
+    result = _finish(cluster, key, obj, spec, views, decision, status, changes, now)
+    _remember(mem, decision, views, spec.replicas, fenced)
+    if mem.quiet():
+        return Result(result.message, requeue_after=HEARTBEAT)
+    return result
+
+
+def _remember(
+    mem: ClusterMemory,
+    decision: Decision,
+    views: list[MemberView],
+    replicas: int,
+    fenced: frozenset[str],
+) -> None:
+    """Pulses stand in for full passes only while every member is healthy and
+    the topology and lifecycle have nothing to do."""
+    healthy = [
+        v for v in views
+        if v.ip and v.status is not None
+        and (not v.status.read_only or (v.status.replica and v.status.replica.healthy))
+    ]  # fmt: skip
+    if decision.quiet and not fenced and len(healthy) == len(views) == replicas:
+        mem.settle(
+            decision.message,
+            {v.name: (v.ip or "", Pulse.of(v.status)) for v in healthy if v.status},
+        )
+    else:
+        mem.unsettle()
 
 
 def _same_revision_crashes(
@@ -508,19 +257,44 @@ def _maybe_event_semisync(cluster: Cluster, obj: Obj, old: dict[str, Any], new: 
         )
 
 
-def pods_to_cluster(_cluster: Cluster, pod: Obj) -> list[ObjectKey]:
-    name = labels_of(pod).get(CLUSTER_LABEL)
-    if not name:
-        return []
-    return [ObjectKey("MySQLCluster", pod["metadata"].get("namespace") or "default", name)]
+def _mappers(memory: Memory) -> tuple[tuple[str, Any], ...]:
+    """Watch mappers that mark a cluster dirty before its key is queued, so
+    the pass that follows is a full one."""
+
+    def pods(_cluster: Cluster, pod: Obj) -> list[ObjectKey]:
+        name = labels_of(pod).get(CLUSTER_LABEL)
+        if not name:
+            return []
+        key = ObjectKey("MySQLCluster", pod["metadata"].get("namespace") or "default", name)
+        memory.mark_dirty(key)
+        return [key]
+
+    def owned(_cluster: Cluster, obj: Obj) -> list[ObjectKey]:
+        ref = controller_ref(obj)
+        if not ref or ref.get("kind") != "MySQLCluster":
+            return []
+        key = ObjectKey("MySQLCluster", obj["metadata"].get("namespace") or "", str(ref["name"]))
+        memory.mark_dirty(key)
+        return [key]
+
+    def clusters(_cluster: Cluster, obj: Obj) -> list[ObjectKey]:
+        memory.note_cluster(obj, ObjectKey.of(obj))
+        return []  # the manager queues the cluster itself
+
+    return (
+        ("Pod", pods),
+        ("MySQLCluster", clusters),
+        *((kind, owned) for kind in OWNED),
+    )
 
 
 def controller(ctx: RenderContext) -> Controller:
+    memory = Memory()
     return Controller(
         name="mysqlcluster",
         kind="MySQLCluster",
-        reconcile=partial(reconcile, ctx=ctx, semisync_seen={}),
-        owns=("StatefulSet", "Service", "ConfigMap", "Secret"),
-        watches=(("Pod", pods_to_cluster),),
+        reconcile=partial(reconcile, ctx=ctx, memory=memory),
+        owns=OWNED,
+        watches=_mappers(memory),
         workers=2,
     )

@@ -1,13 +1,15 @@
 """One member's SQL: what the controller observes and the few statements it issues.
 
-Every function opens a short connection (members come and go; a pooled
-connection to a dead member would only hide that). Timeouts are short: the
-controller's loop must keep its heartbeat while a member hangs (SIGSTOP).
+Every function here opens a short connection; the controller's frequent
+observations go through `links.py` (one persistent connection per member).
+Timeouts are short: the controller's loop must keep its heartbeat while a
+member hangs (SIGSTOP), and a hung member is told from a slow one by how long
+it stays silent (topology.HUNG_AFTER_SECONDS), not by one long wait.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +20,12 @@ import pymysql.cursors
 from petset.engines.mysql.gtid import GtidPosition
 
 CONNECT_TIMEOUT = 1.0
+# Statements that change a member (promote, CHANGE MASTER) may take a while under load.
 READ_TIMEOUT = 5.0
+# An observation is three tiny queries: a member silent this long is not answering.
+OBSERVE_TIMEOUT = 1.0
+
+Query = Callable[[str], list[dict[str, Any]]]
 
 
 class MemberUnreachable(Exception):
@@ -72,19 +79,26 @@ class MemberStatus:
         return GtidPosition.parse(f"{self.binlog},{self.applied}")
 
 
-@contextmanager
-def connect(
-    host: str, creds: Credentials, *, port: int = 3306, timeout: float = CONNECT_TIMEOUT
-) -> Iterator[pymysql.connections.Connection[Any]]:
+def open_connection(
+    host: str,
+    creds: Credentials,
+    *,
+    port: int = 3306,
+    timeout: float = CONNECT_TIMEOUT,
+    read_timeout: float = READ_TIMEOUT,
+) -> pymysql.connections.Connection[Any]:
+    """A new connection; MemberUnreachable when the member does not answer."""
     try:
-        conn = pymysql.connect(
+        return pymysql.connect(
             host=host,
             port=port,
             user=creds.user,
             password=creds.password,
             connect_timeout=timeout,
-            read_timeout=READ_TIMEOUT,
-            write_timeout=READ_TIMEOUT,
+            # also bounds the server's greeting: a stopped server accepts TCP (the
+            # kernel does) and then says nothing
+            read_timeout=read_timeout,
+            write_timeout=read_timeout,
             autocommit=True,
             cursorclass=pymysql.cursors.DictCursor,
             # PyMySQL >= 1.2 tries TLS by default and builds an SSL context (loading
@@ -95,6 +109,18 @@ def connect(
     except pymysql.err.MySQLError as exc:
         refused = "Connection refused" in str(exc)
         raise MemberUnreachable(f"{host}:{port}: {exc}", refused=refused) from exc
+
+
+@contextmanager
+def connect(
+    host: str,
+    creds: Credentials,
+    *,
+    port: int = 3306,
+    timeout: float = CONNECT_TIMEOUT,
+    read_timeout: float = READ_TIMEOUT,
+) -> Iterator[pymysql.connections.Connection[Any]]:
+    conn = open_connection(host, creds, port=port, timeout=timeout, read_timeout=read_timeout)
     try:
         yield conn
     except pymysql.err.OperationalError as exc:
@@ -103,7 +129,7 @@ def connect(
         conn.close()
 
 
-def _rows(conn: pymysql.connections.Connection[Any], sql: str) -> list[dict[str, Any]]:
+def rows(conn: pymysql.connections.Connection[Any], sql: str) -> list[dict[str, Any]]:
     with conn.cursor() as cur:
         cur.execute(sql)
         return list(cur.fetchall())
@@ -112,17 +138,21 @@ def _rows(conn: pymysql.connections.Connection[Any], sql: str) -> list[dict[str,
 def observe(
     host: str, creds: Credentials, *, port: int = 3306, timeout: float = CONNECT_TIMEOUT
 ) -> MemberStatus:
-    with connect(host, creds, port=port, timeout=timeout) as conn:
-        v = _rows(
-            conn,
-            "SELECT @@server_id AS sid, @@version AS v, @@read_only AS ro, "
-            "@@gtid_binlog_pos AS b, @@gtid_current_pos AS c, @@gtid_slave_pos AS s",
-        )[0]
-        st = {
-            r["Variable_name"]: r["Value"]
-            for r in _rows(conn, "SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync_master_%'")
-        }
-        slave = _rows(conn, "SHOW SLAVE STATUS")
+    with connect(host, creds, port=port, timeout=timeout, read_timeout=OBSERVE_TIMEOUT) as conn:
+        return observe_with(lambda sql: rows(conn, sql))
+
+
+def observe_with(query: Query) -> MemberStatus:
+    """A member's status from `query` (runs one statement, returns its rows)."""
+    v = query(
+        "SELECT @@server_id AS sid, @@version AS v, @@read_only AS ro, "
+        "@@gtid_binlog_pos AS b, @@gtid_current_pos AS c, @@gtid_slave_pos AS s"
+    )[0]
+    st = {
+        r["Variable_name"]: r["Value"]
+        for r in query("SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync_master_%'")
+    }
+    slave = query("SHOW SLAVE STATUS")
     replica = None
     if slave:
         s = slave[0]
@@ -208,7 +238,17 @@ def wait_applied(host: str, creds: Credentials, timeout: float, *, port: int = 3
     status = observe(host, creds, port=port)
     if status.replica is None or status.applied.contains(status.replica.received):
         return True
-    with connect(host, creds, port=port) as conn, conn.cursor() as cur:
-        cur.execute("SELECT MASTER_GTID_WAIT(%s, %s) AS r", (str(status.replica.received), timeout))
+    return gtid_wait(host, creds, str(status.replica.received), timeout, port=port)
+
+
+def gtid_wait(
+    host: str, creds: Credentials, position: str, timeout: float, *, port: int = 3306
+) -> bool:
+    """MASTER_GTID_WAIT on the member: True when it reached `position` within `timeout`."""
+    with (
+        connect(host, creds, port=port, read_timeout=timeout + READ_TIMEOUT) as conn,
+        conn.cursor() as cur,
+    ):
+        cur.execute("SELECT MASTER_GTID_WAIT(%s, %s) AS r", (position, timeout))
         row = cur.fetchone()
     return bool(row) and int(row["r"]) == 0

@@ -38,7 +38,10 @@ def _member(view: MemberView, primary: str | None, previous: dict[str, Any], now
             if st.replica.last_io_error or st.replica.last_sql_error:
                 out["error"] = st.replica.last_sql_error or st.replica.last_io_error
     elif view.running:
-        out["unreachableSince"] = previous.get("unreachableSince") or _ts_ms(now)
+        since = view.unreachable_since
+        out["unreachableSince"] = (
+            _ts_ms(since) if since is not None else previous.get("unreachableSince") or _ts_ms(now)
+        )
     else:
         out["state"] = "not running" if view.pod_exists else "no pod"
     return out

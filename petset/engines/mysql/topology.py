@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from petset.engines.mysql.gtid import GtidPosition, most_advanced
 from petset.engines.mysql.sql import MemberStatus
 
-# A primary that answers no SQL for this long while its process runs is hung.
+# A primary that answers no SQL for this long while its process runs is hung:
+# at least two attempts (a pulse and an observation, sql.OBSERVE_TIMEOUT each).
 HUNG_AFTER_SECONDS = 2.0
-# A healthy cluster is looked at this often (lag, semi-sync state); faults do
-# not wait for it: a pod's status change (process exit, failed readiness probe)
-# starts a pass at once.
+# A cluster that is not entirely healthy is looked at this often; a healthy one
+# is pulsed every memory.HEARTBEAT instead. Faults do not wait for either: a
+# pod's status change (process exit, failed readiness probe) starts a pass at once.
 HEALTHY_RESYNC = 3.0
 # A replica whose server crashes this many times in a row is re-cloned.
 CRASHLOOP_RECLONE_AFTER = 3
@@ -33,8 +34,12 @@ class MemberView:
     role_label: str | None = None
     status: MemberStatus | None = None  # None: did not answer SQL
     unreachable_for: float = 0.0  # seconds without an SQL answer while running
+    unreachable_since: float | None = None  # epoch seconds: the first unanswered attempt
     restarts: int = 0  # the mariadbd container's restartCount
     crashlooping: bool = False  # mariadbd waits in CrashLoopBackOff
+    # the pod is being deleted and the node still reports mariadbd running: it
+    # may still accept writes until the node confirms it stopped
+    stopping: bool = False
 
     @property
     def reachable(self) -> bool:
@@ -133,6 +138,8 @@ class Decision:
     notes: tuple[str, ...] = field(default=())
     # the topology needs nothing: lifecycle work (rollout, fencing, config) may go on
     settled: bool = False
+    # healthy and nothing to do: pulses may stand in for full passes (memory.py)
+    quiet: bool = False
 
 
 def _primary_lost(p: MemberView | None, restarts: int | None) -> tuple[bool, bool]:
@@ -160,6 +167,14 @@ def decide(snap: Snapshot) -> Decision:
         return Decision(Bootstrap(first.name), f"bootstrapping {first.name} as the first primary")
 
     primary = members.get(snap.primary)
+    if primary is not None and primary.stopping and not snap.forced_candidate:
+        # A fenced (or deleted) primary is unlabelled, but clients connected to
+        # it directly could still commit until its process is gone.
+        return Decision(
+            Nothing(),
+            f"waiting for the node to stop {primary.name} before promoting another member",
+            requeue_after=0.2,
+        )
     lost, fence = _primary_lost(primary, snap.primary_restarts)
     if fence:
         return Decision(Fence(snap.primary), f"{snap.primary} is hung: fencing it")
@@ -228,6 +243,7 @@ def decide(snap: Snapshot) -> Decision:
         f"healthy: {primary.name} is primary",
         requeue_after=HEALTHY_RESYNC,
         settled=True,
+        quiet=True,
     )
 
 

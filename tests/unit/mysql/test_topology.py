@@ -230,3 +230,35 @@ def test_after_a_daemon_restart_a_dead_primary_is_waited_for() -> None:
     members[0] = view(0, status("0-100-12", read_only=True), restarts=1)  # back
     d = decide(snap(members, primary_restarts=0, semi_sync_seen_recently=False))
     assert d.action == Failover("db-0", ("db-1", "db-2", "db-0"))
+
+
+def test_a_primary_the_node_has_not_stopped_yet_is_waited_for() -> None:
+    # Fenced (pod deleted) but the node still reports mariadbd running: a client
+    # connected to it directly could still commit, so nobody is promoted yet.
+    members = healthy_trio()
+    members[0] = view(0, None, stopping=True, unreachable_for=5.0)
+    d = decide(snap(members))
+    assert isinstance(d.action, Nothing)
+    assert "waiting for the node to stop db-0" in d.message
+    assert not d.quiet
+
+
+def test_a_forced_failover_does_not_wait_for_the_node() -> None:
+    members = healthy_trio()
+    members[0] = view(0, None, stopping=True, running=False)
+    d = decide(snap(members, forced_candidate="db-1"))
+    assert d.action == Failover("db-0", ("db-1",))
+
+
+def test_once_stopped_the_fenced_primary_is_failed_over() -> None:
+    members = healthy_trio()
+    members[0] = view(0, None, running=False)
+    d = decide(snap(members))
+    assert isinstance(d.action, Failover)
+
+
+def test_only_a_healthy_cluster_with_nothing_to_do_is_quiet() -> None:
+    assert decide(snap(healthy_trio())).quiet
+    members = healthy_trio()
+    members[0] = view(0, None, unreachable_for=0.5)
+    assert not decide(snap(members)).quiet
