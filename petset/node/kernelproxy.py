@@ -230,6 +230,8 @@ class KernelProxy:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._routes: dict[Address, Route] | None = None  # what the table holds
+        # what the table held when connections to removed backends were last closed
+        self._closed_against: dict[Address, Route] | None = None
 
     def start(self, *, sync_timeout: float = 10.0) -> None:
         """Re-sync the table (it may have outlived a previous daemon), then follow changes."""
@@ -282,13 +284,19 @@ class KernelProxy:
         _, snap = self._cache.snapshot()
         routes = proxy_table(snap["Service"].values(), snap["Endpoints"].values())
         old = self._routes
-        if routes == old and not force:
+        if routes != old or force:
+            self._apply(routes)
+            self._routes = routes
+            if old is not None and old != routes:
+                self._log_changes(old, routes)
+        # Closing connections (two `ss` runs) waits while newer changes are
+        # queued: in a failover the rw Service's new backend must not queue
+        # behind the cleanup of the ro Service's old one.
+        if self._wake.is_set():
             return
-        self._apply(routes)
-        self._routes = routes
-        if old is not None and old != routes:
-            self._log_changes(old, routes)
-            self._close_removed(removed_backends(old, routes))
+        if self._closed_against is not None and self._closed_against != routes:
+            self._close_removed(removed_backends(self._closed_against, routes))
+        self._closed_against = routes
 
     def _apply(self, routes: dict[Address, Route]) -> None:
         if not routes:  # no Service left: no table at all
