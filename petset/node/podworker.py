@@ -41,6 +41,10 @@ from petset.node.sandbox import SandboxError
 from petset.runtime.cluster import Cluster
 
 IDLE_WAIT = 0.5
+# A pod is usually created a fraction of a second before its claims are bound
+# (nothing wakes the worker when they are): retry soon, backing off to 2 s.
+VOLUME_RETRY_FIRST = 0.2
+VOLUME_RETRY_MAX = 2.0
 TERMINAL_WAIT = 5.0
 VOLUME_SYNC_SECONDS = 5.0
 
@@ -93,6 +97,7 @@ class PodWorker:
         self._volumes: dict[str, Path] | None = None
         self._last_status: Obj | None = None
         self._last_volume_sync = 0.0
+        self._volume_retry = VOLUME_RETRY_FIRST
         self._lock = threading.Lock()  # one pass at a time (sync vs. shutdown)
 
     # -- thread ----------------------------------------------------------------------
@@ -139,7 +144,11 @@ class PodWorker:
             )
             self._volumes = None
         if self._volumes is None and not self._prepare():
-            return 0.0 if self.deleted or is_being_deleted(self.pod) else 2.0
+            if self.deleted or is_being_deleted(self.pod):
+                return 0.0
+            wait = self._volume_retry
+            self._volume_retry = min(VOLUME_RETRY_MAX, 2 * wait)
+            return wait
         init_done = self._sync_inits()
         if init_done:
             for c in self.mains:
