@@ -8,7 +8,7 @@ from typing import Any
 
 import pymysql
 
-from petset.engines.mysql import member, sql
+from petset.engines.mysql import member, memberenv, sql
 from petset.engines.mysql.backup.restore import RestoreRequest
 from tests.acceptance.mysql.members import Member, make_member, random_subnet
 
@@ -94,7 +94,7 @@ class Writer:
 def restored_member(root: Path, name: str, request: RestoreRequest) -> Member:
     """A fresh ordinal 0 of a new cluster, restored the way init-data does it."""
     m = make_member(root / name, 0, random_subnet())
-    env = member.Env(
+    env = memberenv.Env(
         **{
             **m.env.__dict__,
             "admin": sql.Credentials("petset_admin", "new-admin"),

@@ -67,22 +67,24 @@ def test_backup_from_a_replica_then_restore_into_a_new_cluster(tmp_path: Path) -
         seg = store.segments("default/db")[-1]
         assert seg.session.endswith("-db-0") and seg.size > 1000
 
-        # a new cluster from the backup: same data and GTID position, its own passwords
+        # a new cluster from the backup: same data and GTID position, its own
+        # passwords; its replica clones the restored primary
         restored = {
             "apiVersion": "petset.dev/v1alpha1",
             "kind": "MySQLCluster",
             "metadata": {"name": "copy"},
-            "spec": {"replicas": 1, "bootstrap": {"fromBackup": {"name": "b1"}}},
+            "spec": {"replicas": 2, "bootstrap": {"fromBackup": {"name": "b1"}}},
         }
         env.ok("apply", "-f", str(env.write("copy.json", json.dumps(restored))))
-        st = wait_until(lambda: ready(env, "copy", 1), 90, "the restored cluster")
-        conn = pymysql.connect(
-            host=st["members"][0]["ip"], user="petset_admin", password=admin(env, "copy")
-        )
-        with conn.cursor() as cur:
-            cur.execute("SELECT COUNT(*), @@gtid_binlog_pos FROM app.t")
-            assert cur.fetchone() == (100, bst["gtid"])
-        conn.close()
+        st = wait_until(lambda: ready(env, "copy", 2), 120, "the restored cluster")
+        assert st["primary"] == "copy-0"
+        for m in st["members"]:
+            conn = pymysql.connect(host=m["ip"], user="petset_admin", password=admin(env, "copy"))
+            with conn.cursor() as cur:
+                # a fresh clone has written no binlog yet: its position is the slave one
+                cur.execute("SELECT COUNT(*), @@gtid_current_pos FROM app.t")
+                assert cur.fetchone() == (100, bst["gtid"]), m["name"]
+            conn.close()
 
         schedule_creates_and_prunes(env, store)
 
