@@ -60,6 +60,34 @@ def bench_watch_latency(store: Store, n: int) -> list[float]:
     return latencies
 
 
+def bench_reads_while_writing(store: Store, n: int) -> list[float]:
+    """Seconds per list of 100 Pods while another thread commits (each commit is
+    fsynced): reads use their own connections and must not queue behind it."""
+    for i in range(100):
+        pod = {"kind": "Pod", "metadata": {"name": f"p{i}", "labels": {"app": "web"}}}
+        store.create(pod | {"spec": {"containers": [{"name": "c", "image": "x"}]}})
+    stop = threading.Event()
+
+    def writer() -> None:
+        i = 0
+        while not stop.is_set():
+            store.create({"kind": "ConfigMap", "metadata": {"name": f"r{i}"}})
+            i += 1
+
+    t = threading.Thread(target=writer)
+    t.start()
+    out = []
+    try:
+        for _ in range(n):
+            start = time.perf_counter()
+            store.list_json("Pod", "default")
+            out.append(time.perf_counter() - start)
+    finally:
+        stop.set()
+        t.join()
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--writes", type=int, default=500)
@@ -74,6 +102,10 @@ def main() -> None:
         p50 = statistics.median(lat) * 1000
         p99 = lat[int(len(lat) * 0.99) - 1] * 1000
         print(f"watch latency (write start -> event): p50 {p50:.2f} ms, p99 {p99:.2f} ms")
+        reads = sorted(bench_reads_while_writing(store, 300))
+        p50 = statistics.median(reads) * 1000
+        p99 = reads[int(len(reads) * 0.99) - 1] * 1000
+        print(f"list of 100 pods during writes: p50 {p50:.2f} ms, p99 {p99:.2f} ms")
         store.close()
 
 

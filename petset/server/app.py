@@ -49,6 +49,7 @@ from petset.api.meta import Obj
 from petset.api.validation import validate_documents
 from petset.server import documents, ops, pods
 from petset.server.wiring import Components
+from petset.store import RawChange, Store
 
 # A manifest is at most 3 MiB (the loader says why); leave room for JSON escaping.
 MAX_BODY_BYTES = 16 * 1024 * 1024
@@ -131,17 +132,34 @@ async def list_objects(request: Request) -> Response:
     kind = kind_of(request)
     ns = namespace_for(kind, request, default=None)
     q = request.query_params
-    items = await run_in_threadpool(
-        comps(request).cluster.list,
+    body = await run_in_threadpool(
+        list_body,
+        comps(request).cluster.store,
         kind,
         ns if ns != "" else None,
         label_selector=q.get("labelSelector"),
         field_selector=q.get("fieldSelector"),
     )
-    rv = max((int(i["metadata"].get("resourceVersion") or 0) for i in items), default=0)
-    return JSONResponse(
-        {"apiVersion": "v1", "kind": "List", "items": items, "metadata": {"resourceVersion": rv}}
+    return Response(body, media_type="application/json")
+
+
+def list_body(
+    store: Store,
+    kind: str,
+    namespace: str | None,
+    *,
+    label_selector: str | None,
+    field_selector: str | None,
+) -> bytes:
+    """The List document, built around the objects' stored JSON text in a worker
+    thread: parsing and re-serialising 100 pods took ~10-30 ms, and serialising
+    on the event loop held up every other request and watch stream."""
+    items, rv = store.list_json(
+        kind, namespace, label_selector=label_selector, field_selector=field_selector
     )
+    head = '{"apiVersion":"v1","kind":"List","items":['
+    tail = f'],"metadata":{{"resourceVersion":{rv}}}}}'
+    return (head + ",".join(items) + tail).encode()
 
 
 async def get_object(request: Request) -> Response:
@@ -186,7 +204,7 @@ async def delete_object(request: Request) -> Response:
 
 
 def watch_lines(
-    cluster: Any,
+    store: Store,
     kind: str,
     namespace: str | None,
     *,
@@ -197,6 +215,8 @@ def watch_lines(
 ) -> Iterator[bytes]:
     """NDJSON watch events, re-armed in chunks from the last version seen.
 
+    Events come as stored JSON text, one write to the client per batch of them:
+    no parse and dump of each object per watcher, one thread hop per batch.
     An idle chunk yields an empty line: it hands control back to the server, which
     ends the stream there when the client has gone or the daemon is stopping.
     """
@@ -209,15 +229,19 @@ def watch_lines(
                 chunk = min(chunk, deadline - time.monotonic())
                 if chunk <= 0:
                     return
-            for ev in cluster.watch(
+            for batch in store.watch_json(
                 kind, namespace, resource_version=rv, label_selector=label_selector, timeout=chunk
             ):
-                rv = ev.resource_version
-                line = {"type": ev.type, "object": ev.object, "resourceVersion": rv}
-                yield json.dumps(line).encode() + b"\n"
+                rv = str(batch[-1].resource_version)
+                yield "".join(map(event_line, batch)).encode()
             yield b"\n"
     except (GoneError, InvalidError, NotFoundError) as err:
         yield json.dumps({"type": "ERROR", "object": status_body(err)}).encode() + b"\n"
+
+
+def event_line(change: RawChange) -> str:
+    rv = change.resource_version
+    return f'{{"type":"{change.type}","object":{change.data},"resourceVersion":"{rv}"}}\n'
 
 
 async def watch(request: Request) -> Response:
@@ -226,7 +250,7 @@ async def watch(request: Request) -> Response:
     q = request.query_params
     timeout = float(q["timeout"]) if q.get("timeout") else None
     lines = watch_lines(
-        comps(request).cluster,
+        comps(request).cluster.store,
         kind,
         ns if ns != "" else None,
         resource_version=q.get("resourceVersion") or None,

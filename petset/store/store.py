@@ -1,16 +1,19 @@
 """The local object store: Kubernetes-shaped objects in SQLite.
 
-One connection guarded by one lock: SQLite serialises writers anyway and the
-daemon's write rate is small, so a pool would buy nothing but lock-ordering
-bugs. Every public write is one transaction (BEGIN IMMEDIATE .. COMMIT) that
-changes the objects table and appends to the changes log; watchers read the
-log and are woken in-process through a Condition, never by polling.
+One write connection guarded by one lock: SQLite serialises writers anyway
+and the daemon's write rate is small. Every public write is one transaction
+(BEGIN IMMEDIATE .. COMMIT) that changes the objects table and appends to the
+changes log. Reads (get, list, a watcher reading the log) use a small pool of
+read-only connections and never take that lock, so they do not wait for a
+commit's fsync (WAL). Watchers are woken in-process per kind (`feed`), never
+by polling.
 """
 
 from __future__ import annotations
 
 import builtins
 import json
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -24,20 +27,19 @@ from petset.api.errors import (
     ConflictError,
     GoneError,
     InvalidError,
-    NotFoundError,
 )
 from petset.api.kinds import is_namespaced
 from petset.api.merge import merge_patch
 from petset.api.meta import Obj, ObjectKey, labels_of
 from petset.api.selectors import (
-    Selector,
-    matches_fields,
     parse_field_selector,
     parse_label_selector,
 )
 from petset.store import apply as applying
 from petset.store import events as ev
 from petset.store import objects as rules
+from petset.store.feed import Feed, RawChange, StoreEventType
+from petset.store.readers import ReaderPool, found, load_object, object_rows, selected
 from petset.store.schema import (
     compaction_cutoff,
     connect,
@@ -46,7 +48,6 @@ from petset.store.schema import (
     read_meta_prefix,
 )
 
-StoreEventType = Literal["ADDED", "MODIFIED", "DELETED"]
 _BATCH = 500
 
 
@@ -70,8 +71,10 @@ class Store:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._conn = connect(path)
+        # An in-memory database exists only on its own connection: reads share it.
+        self._readers = None if str(path) == ":memory:" else ReaderPool(path)
         self._lock = threading.RLock()
-        self._cond = threading.Condition(self._lock)
+        self._feed = Feed(self._lock)
         self._clock = clock
         self._max_changes = max_changes
         self._max_change_age = max_change_age
@@ -86,7 +89,8 @@ class Store:
         self._writes_since_compaction = 0
         self._last_compaction = clock()
         self._event_index: dict[str, ObjectKey] = {}
-        for obj in self._list_locked("Event", None, Selector(), []):
+        for _, data in object_rows(self._conn, "Event", None):
+            obj = json.loads(data)
             self._event_index[ev.dedup_key(obj)] = ObjectKey.of(obj)
         self.compact()
 
@@ -104,31 +108,37 @@ class Store:
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 self._rv = start
+                self._feed.rolled_back()
                 raise
             if self._rv != start:
-                self._cond.notify_all()
+                self._feed.committed(self._rv)
                 self._writes_since_compaction += self._rv - start
         self._maybe_compact()
 
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        """A connection for one read of committed state, without the writer's lock."""
+        if self._readers is not None:
+            with self._readers.connection() as conn:
+                yield conn
+            return
+        with self._lock:
+            if self._closed:
+                raise InvalidError("the store is closed")
+            yield self._conn
+
     def _load(self, key: ObjectKey) -> Obj | None:
-        row = self._conn.execute(
-            "SELECT data FROM objects WHERE kind = ? AND namespace = ? AND name = ?",
-            (key.kind, key.namespace, key.name),
-        ).fetchone()
-        return None if row is None else dict(json.loads(row[0]))
+        return load_object(self._conn, key)
 
     def _must_load(self, key: ObjectKey) -> Obj:
-        obj = self._load(key)
-        if obj is None:
-            where = f" in namespace {key.namespace!r}" if key.namespace else ""
-            raise NotFoundError(f"{key.kind} {key.name!r} not found{where}")
-        return obj
+        return found(key, self._load(key))
 
     def _write(self, type_: StoreEventType, obj: Obj) -> Obj:
         """Record one change: a new resourceVersion, the row, the log entry."""
         self._rv += 1
         obj["metadata"]["resourceVersion"] = str(self._rv)
         key = ObjectKey.of(obj)
+        self._feed.touched(key.kind)
         data = json.dumps(obj, separators=(",", ":"))
         now = self._clock()
         if type_ == "DELETED":
@@ -165,13 +175,16 @@ class Store:
     def close(self) -> None:
         with self._lock:
             self._closed = True
-            self._cond.notify_all()
+            self._feed.wake_all()
             self._conn.close()
+        if self._readers is not None:
+            self._readers.close()
 
     # -- reads ------------------------------------------------------------------
     def get(self, kind: str, name: str, namespace: str = "") -> Obj:
-        with self._lock:
-            return self._must_load(rules.key_of(kind, name, namespace))
+        key = rules.key_of(kind, name, namespace)
+        with self._reading() as conn:
+            return found(key, load_object(conn, key))
 
     def list(
         self,
@@ -184,28 +197,33 @@ class Store:
         """Objects of `kind` sorted by namespace and name; namespace None: all."""
         sel = parse_label_selector(label_selector)
         fields = parse_field_selector(field_selector)
-        with self._lock:
-            return self._list_locked(kind, namespace, sel, fields)
-
-    def _list_locked(
-        self,
-        kind: str,
-        namespace: str | None,
-        sel: Selector,
-        fields: builtins.list[tuple[str, bool, str]],
-    ) -> builtins.list[Obj]:
-        sql = "SELECT data FROM objects WHERE kind = ?"
-        args: builtins.list[str] = [kind]
-        if namespace is not None and is_namespaced(kind):
-            sql += " AND namespace = ?"
-            args.append(namespace)
-        rows = self._conn.execute(sql + " ORDER BY namespace, name", args).fetchall()
+        with self._reading() as conn:
+            rows = object_rows(conn, kind, namespace)
         out = []
-        for (data,) in rows:
+        for _, data in rows:
             obj = json.loads(data)
-            if sel.matches(labels_of(obj)) and matches_fields(obj, fields):
+            if selected(obj, sel, fields):
                 out.append(obj)
         return out
+
+    def list_json(
+        self,
+        kind: str,
+        namespace: str | None = None,
+        *,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+    ) -> tuple[builtins.list[str], int]:
+        """What `list` returns, each object as its stored JSON text, and the newest
+        resourceVersion among them: the API sends objects as stored instead of
+        parsing and serialising each one again (most of a list's cost)."""
+        sel = parse_label_selector(label_selector)
+        fields = parse_field_selector(field_selector)
+        with self._reading() as conn:
+            rows = object_rows(conn, kind, namespace)
+        if not sel.empty or fields:
+            rows = [(rv, data) for rv, data in rows if selected(json.loads(data), sel, fields)]
+        return [data for _, data in rows], max((rv for rv, _ in rows), default=0)
 
     # -- writes -----------------------------------------------------------------
     def create(self, obj: Obj) -> Obj:
@@ -358,6 +376,34 @@ class Store:
         """Changes after `resource_version` (None/"0": every current object as
         ADDED first), following live until `timeout`; GoneError when compacted."""
         sel = parse_label_selector(label_selector)
+        for batch in self._follow(kind, namespace, resource_version, timeout):
+            for change in batch:
+                obj = json.loads(change.data)
+                if sel.matches(labels_of(obj)):
+                    rv = str(change.resource_version)
+                    yield StoreEvent(change.type, obj, rv)
+
+    def watch_json(
+        self,
+        kind: str,
+        namespace: str | None = None,
+        *,
+        resource_version: str | None = None,
+        label_selector: str | None = None,
+        timeout: float | None = None,
+    ) -> Iterator[builtins.list[RawChange]]:
+        """The changes `watch` yields, in non-empty batches, objects as stored JSON
+        text: the API streams them without a parse and a dump per watcher."""
+        sel = parse_label_selector(label_selector)
+        for batch in self._follow(kind, namespace, resource_version, timeout):
+            if not sel.empty:
+                batch = [c for c in batch if sel.matches(labels_of(json.loads(c.data)))]
+            if batch:
+                yield batch
+
+    def _follow(
+        self, kind: str, namespace: str | None, resource_version: str | None, timeout: float | None
+    ) -> Iterator[builtins.list[RawChange]]:
         if not is_namespaced(kind):
             namespace = None
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -365,30 +411,39 @@ class Store:
             if self._closed:
                 return
             if resource_version in (None, "", "0"):
-                initial = self._list_locked(kind, namespace, sel, [])
+                rows = object_rows(self._conn, kind, namespace)
+                initial = [RawChange("ADDED", rv, data) for rv, data in rows]
                 pos = self._rv
             else:
                 initial = []
                 pos = _parse_rv(resource_version)
                 self._check_not_compacted(kind, pos)
-        for obj in initial:
-            yield StoreEvent("ADDED", obj, obj["metadata"]["resourceVersion"])
+        if initial:
+            yield initial
         while True:
-            with self._cond:
-                batch, pos = self._changes_after(kind, namespace, pos)
-                while not batch:
-                    left = None if deadline is None else deadline - time.monotonic()
-                    if self._closed or (left is not None and left <= 0):
-                        return
-                    self._cond.wait(left)
-                    if self._closed:
-                        return
-                    batch, pos = self._changes_after(kind, namespace, pos)
-            for change in batch:
-                if sel.matches(labels_of(change.object)):
-                    yield change
+            top = self._wait_for_changes(kind, pos, deadline)
+            if top is None:
+                return
+            batch, pos = self._changes_after(kind, namespace, pos, top)
+            if batch:
+                yield batch
             if deadline is not None and time.monotonic() >= deadline:
                 return
+
+    def _wait_for_changes(self, kind: str, pos: int, deadline: float | None) -> int | None:
+        """The version to read `kind`'s changes up to, once some may follow `pos`;
+        None when the store closed or `deadline` passed first."""
+        with self._lock:
+            while True:
+                if self._closed:
+                    return None
+                self._check_not_compacted(kind, pos)
+                if self._feed.newest(kind, self._rv) > pos:
+                    return self._rv
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    return None
+                self._feed.wait(kind, left)
 
     def _check_not_compacted(self, kind: str, pos: int) -> None:
         dropped = self._compacted.get(kind, 0)
@@ -399,20 +454,23 @@ class Store:
             )
 
     def _changes_after(
-        self, kind: str, namespace: str | None, pos: int
-    ) -> tuple[builtins.list[StoreEvent], int]:
-        self._check_not_compacted(kind, pos)
-        sql = "SELECT rv, type, data FROM changes WHERE kind = ? AND rv > ?"
-        args: builtins.list[object] = [kind, pos]
+        self, kind: str, namespace: str | None, pos: int, top: int
+    ) -> tuple[builtins.list[RawChange], int]:
+        """`kind`'s changes in (pos, top] (committed: `top` came from under the lock
+        between transactions), read without the lock; and the version to go on from."""
+        sql = "SELECT rv, type, data FROM changes WHERE kind = ? AND rv > ? AND rv <= ?"
+        args: builtins.list[object] = [kind, pos, top]
         if namespace is not None:
             sql += " AND namespace = ?"
             args.append(namespace)
-        rows = self._conn.execute(sql + f" ORDER BY rv LIMIT {_BATCH}", args).fetchall()
-        batch = [StoreEvent(t, json.loads(d), str(rv)) for rv, t, d in rows]
-        # Everything up to the current version has been seen when the batch was
-        # not cut short: move past other kinds' changes so compaction of those
-        # never makes a live watcher Gone.
-        return batch, (int(rows[-1][0]) if len(rows) == _BATCH else self._rv)
+        with self._reading() as conn:
+            rows = conn.execute(sql + f" ORDER BY rv LIMIT {_BATCH}", args).fetchall()
+        # A compaction that committed before the read may have dropped some of
+        # them: it records that before its commit, so this check sees it.
+        self._check_not_compacted(kind, pos)
+        batch = [RawChange(t, int(rv), d) for rv, t, d in rows]
+        # Not cut short: everything of this kind up to `top` has been seen.
+        return batch, (int(rows[-1][0]) if len(rows) == _BATCH else top)
 
     # -- compaction ---------------------------------------------------------------
     def _maybe_compact(self) -> None:
@@ -451,4 +509,4 @@ def _parse_rv(text: str) -> int:
         raise InvalidError(f"resourceVersion {text!r} is not a number") from None
 
 
-__all__ = ["Store", "StoreEvent"]
+__all__ = ["RawChange", "Store", "StoreEvent"]
