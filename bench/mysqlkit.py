@@ -187,6 +187,12 @@ class RawServer:
 def install_db(datadir: Path) -> subprocess.Popen[bytes]:
     argv = ["mariadb-install-db", f"--datadir={datadir}", "--user=root", "--skip-test-db"]
     argv += ["--auth-root-authentication-method=normal"]
+    # Its own tmpdir: a mariadbd starting removes every #sql temporary file in
+    # its tmpdir (Debian's default: /tmp), including those of installs running
+    # beside it, which then abort ("Unknown table 'mysql.tmp_user_sys'").
+    tmpdir = datadir.parent / f"{datadir.name}.tmp"
+    tmpdir.mkdir(parents=True, exist_ok=True)
+    argv += [f"--tmpdir={tmpdir}"]
     return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
