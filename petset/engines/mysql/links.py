@@ -102,11 +102,15 @@ class Links:
         self._lock = threading.Lock()
 
     def get(self, host: str, creds: sql.Credentials) -> Link:
+        stale: list[Link] = []
         with self._lock:
             link = self._links.get((host, creds))
             if link is None:
+                stale = [self._links.pop(k) for k in list(self._links) if k[0] == host]
                 link = self._links[(host, creds)] = Link(host, creds)
-            return link
+        for old in stale:  # the password changed: the old session is of no use
+            old.close()
+        return link
 
     def retain(self, hosts: set[str]) -> None:
         """Close the links to addresses that are no longer members'."""
