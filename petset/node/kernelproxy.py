@@ -37,6 +37,7 @@ import shutil
 import subprocess
 import threading
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -230,8 +231,7 @@ class KernelProxy:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._routes: dict[Address, Route] | None = None  # what the table holds
-        # what the table held when connections to removed backends were last closed
-        self._closed_against: dict[Address, Route] | None = None
+        self._closer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kernel-proxy-close")
 
     def start(self, *, sync_timeout: float = 10.0) -> None:
         """Re-sync the table (it may have outlived a previous daemon), then follow changes."""
@@ -253,6 +253,7 @@ class KernelProxy:
         if self._thread is not None:
             self._thread.join(5.0)
             self._thread = None
+        self._closer.shutdown(wait=False, cancel_futures=True)
 
     def routes(self) -> dict[Address, Route]:
         """What the table holds now (empty before the first sync)."""
@@ -284,19 +285,17 @@ class KernelProxy:
         _, snap = self._cache.snapshot()
         routes = proxy_table(snap["Service"].values(), snap["Endpoints"].values())
         old = self._routes
-        if routes != old or force:
-            self._apply(routes)
-            self._routes = routes
-            if old is not None and old != routes:
-                self._log_changes(old, routes)
-        # Closing connections (two `ss` runs) waits while newer changes are
-        # queued: in a failover the rw Service's new backend must not queue
-        # behind the cleanup of the ro Service's old one.
-        if self._wake.is_set():
+        if routes == old and not force:
             return
-        if self._closed_against is not None and self._closed_against != routes:
-            self._close_removed(removed_backends(self._closed_against, routes))
-        self._closed_against = routes
+        self._apply(routes)
+        self._routes = routes
+        if old is not None and old != routes:
+            self._log_changes(old, routes)
+            removed = removed_backends(old, routes)
+            if removed:
+                # Off this loop: two `ss` runs must not delay the next change (in a
+                # failover, the rw Service's new backend right after the old one left).
+                self._closer.submit(self._close_removed_safely, removed)
 
     def _apply(self, routes: dict[Address, Route]) -> None:
         if not routes:  # no Service left: no table at all
@@ -315,6 +314,12 @@ class KernelProxy:
                 self._log.info("kernel proxy: %s on %s:%d -> %s", route.service, *addr, backends)
         for addr in sorted(set(old) - set(new)):
             self._log.info("kernel proxy: %s on %s:%d removed", old[addr].service, *addr)
+
+    def _close_removed_safely(self, removed: dict[Address, set[Address]]) -> None:
+        try:
+            self._close_removed(removed)
+        except (OSError, subprocess.SubprocessError) as exc:
+            self._log.warning("kernel proxy: closing connections failed (%s)", exc)
 
     def _close_removed(self, removed: dict[Address, set[Address]]) -> None:
         """Destroy connections still going to a backend that left, as ServiceProxy

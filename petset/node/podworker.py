@@ -251,6 +251,10 @@ class PodWorker:
         exited = c.poll_exit()
         if exited is not None:
             self._on_exit(c, *exited)
+            if not c.init:  # mains run only once every init succeeded
+                # Watchers (a database failing over) learn of the exit now, not
+                # after the restart below has spawned a new sandbox.
+                self._write_status(init_done=True)
         idle = c.instance is None and c.record.terminated is None
         if idle and time.time() >= c.record.next_start_at:
             self._start(c)
