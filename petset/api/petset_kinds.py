@@ -208,6 +208,7 @@ MYSQL_RESERVED_PARAMETERS = frozenset(
         "log_slave_updates", "gtid_strict_mode", "report_host", "read_only",
         "rpl_semi_sync_master_enabled", "rpl_semi_sync_slave_enabled",
         "rpl_semi_sync_master_wait_point", "init_rpl_role", "pid_file", "relay_log_recovery",
+        "sync_binlog", "innodb_flush_log_at_trx_commit",
     }
 )  # fmt: skip
 
