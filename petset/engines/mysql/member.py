@@ -334,20 +334,21 @@ def init_plan(
 ) -> InitPlan:
     """What init-data does with an empty data directory.
 
-    A healthy donor is cloned. Otherwise, in a cluster that was never
-    initialized, every member installs a fresh datadir itself, all at once
-    (as a script would): the first primary's binlog holds every transaction
-    since the cluster began, so an empty replica catches up by GTID from it.
-    A restore is ordinal 0's alone and the other members clone from it; data
-    set aside asks for a clone, never for an empty start.
+    In a cluster that was never initialized, every member installs a fresh
+    datadir itself, all at once and without looking for peers (as a script
+    would): the first primary's binlog holds every transaction since the
+    cluster began, so an empty replica catches up by GTID from it. Otherwise a
+    healthy donor is cloned. A restore is ordinal 0's alone and the other
+    members clone from it; data set aside asks for a clone, never for an empty
+    start.
     """
+    if not initialized and not restore and not set_aside:
+        return "bootstrap"
     if donor:
         return "clone"
-    if initialized or set_aside:
-        return "wait"
-    if restore:
-        return "restore" if ordinal == 0 else "wait"
-    return "bootstrap"
+    if restore and ordinal == 0 and not initialized and not set_aside:
+        return "restore"
+    return "wait"
 
 
 def cmd_init_data(env: Env, *, poll: float = 0.5) -> int:
@@ -360,12 +361,18 @@ def cmd_init_data(env: Env, *, poll: float = 0.5) -> int:
     set_aside = any(env.datadir.glob(ASIDE_PREFIX + "*"))
     waited = False
     while True:
-        statuses = {ip: s for ip in peers(env) if (s := peer_status(ip, env.agent_port))}
-        donor = choose_donor(statuses)
         plan = init_plan(
-            ordinal=env.ordinal, initialized=env.initialized, donor=donor is not None,
+            ordinal=env.ordinal, initialized=env.initialized, donor=False,
             restore=request is not None, set_aside=set_aside,
         )  # fmt: skip
+        donor = None
+        if plan != "bootstrap":  # only then do peers matter (DNS + HTTP to each)
+            statuses = {ip: s for ip in peers(env) if (s := peer_status(ip, env.agent_port))}
+            donor = choose_donor(statuses)
+            plan = init_plan(
+                ordinal=env.ordinal, initialized=env.initialized, donor=donor is not None,
+                restore=request is not None, set_aside=set_aside,
+            )  # fmt: skip
         if plan == "clone" and donor is not None:
             clone(env, donor)
             drop_aside(env.datadir)
@@ -375,7 +382,7 @@ def cmd_init_data(env: Env, *, poll: float = 0.5) -> int:
             return 0
         if plan == "bootstrap":
             what = "the first primary" if env.ordinal == 0 else "a replica of the first primary"
-            log(f"no peer has data and the cluster is new: bootstrapping {what}")
+            log(f"the cluster is new: bootstrapping {what}")
             started = time.monotonic()
             bootstrap(env)
             log(f"bootstrapped in {time.monotonic() - started:.1f}s")

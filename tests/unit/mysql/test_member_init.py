@@ -24,10 +24,15 @@ def test_a_new_cluster_bootstraps_every_member_at_once(ordinal: int) -> None:
     assert plan(ordinal=ordinal) == "bootstrap"
 
 
-def test_a_healthy_donor_is_cloned_whatever_the_cluster() -> None:
-    for initialized in (False, True):
-        assert plan(donor=True, initialized=initialized) == "clone"
+def test_a_new_cluster_bootstraps_even_beside_a_donor() -> None:
+    # the first primary's binlog holds everything: no clone, no peer lookup needed
+    assert plan(donor=True) == "bootstrap"
+
+
+def test_a_healthy_donor_is_cloned_once_the_cluster_exists() -> None:
+    assert plan(donor=True, initialized=True) == "clone"
     assert plan(donor=True, restore=True) == "clone"
+    assert plan(donor=True, set_aside=True) == "clone"
 
 
 def test_an_initialized_cluster_never_starts_a_member_empty() -> None:
