@@ -99,7 +99,8 @@ def test_exec_and_logs_of_a_pod_without_a_node_fail_clearly(
     with pytest.raises(UnavailableError, match="does not have a host assigned"):
         kube.pod_exec(namespace, "p", ["true"], timeout=5)
     assert kube.pod_logs(namespace, "p") == ""  # nothing ran: the API server answers 204
-    assert time.monotonic() - started < 10
+    # a failure, not a hang: generous, since a loaded 2-core CI machine took 24 s
+    assert time.monotonic() - started < 90
 
 
 def test_discovery_offers_what_this_server_has(kube: KubeCluster) -> None:
