@@ -158,10 +158,6 @@ def _switchover(
         old_ip, creds.admin, source_host=new_ip, source_port=3306, repl=creds.repl,
         adopt_own_binlog=True,
     )  # fmt: skip
-    cluster.patch(
-        "MySQLCluster", obj["metadata"]["name"], ns,
-        {"metadata": {"annotations": {SWITCHOVER_ANNOTATION: None}}},
-    )  # fmt: skip
     msg = f"switched over from {action.old} to {action.new} ({took:.2f}s without a writer)"
     cluster.record_event(obj, type="Normal", reason="SwitchedOver", message=msg)
     return {

@@ -9,6 +9,7 @@ pass (memory.py): events (pod status, owned objects, spec) mark it dirty.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 from functools import partial
@@ -140,15 +141,22 @@ def _full_pass(
     )
     decision = decide(snap)
     changes = {**held.changes, **act(cluster, obj, decision, views, creds, ctx.member_command)}
-    if changes.get("primary") and snap.forced_candidate:
-        cluster.patch(
-            "MySQLCluster", key.name, key.namespace,
-            {"metadata": {"annotations": {FORCE_ANNOTATION: None}}},
-        )  # fmt: skip
     if decision.settled:
         decision, more = _lifecycle(cluster, obj, spec, decision, views, pods, creds, ctx, now)
         changes.update(more)
     result = _finish(cluster, key, obj, spec, views, decision, status, changes, now)
+    # Requests are withdrawn once the status names the new primary: the CLI
+    # reads a withdrawn request with the old primary still in status as a failure.
+    done = {
+        FORCE_ANNOTATION: bool(changes.get("primary") and snap.forced_candidate),
+        SWITCHOVER_ANNOTATION: bool(changes.get("lastSwitchover") and snap.switchover_to),
+    }
+    if any(done.values()):
+        with contextlib.suppress(NotFoundError):
+            cluster.patch(
+                "MySQLCluster", key.name, key.namespace,
+                {"metadata": {"annotations": {a: None for a, d in done.items() if d}}},
+            )  # fmt: skip
     _remember(mem, decision, views, spec.replicas, fenced)
     if mem.quiet():
         return Result(result.message, requeue_after=HEARTBEAT)
