@@ -52,6 +52,12 @@ class Feed:
     def newest(self, kind: str, current: int) -> int:
         return self._newest.setdefault(kind, current)
 
+    def version(self, kind: str) -> int | None:
+        """The newest version known to hold `kind`'s last committed change, None
+        when unknown. Safe without the lock: it is set before the writer returns,
+        and a later commit of `kind` always changes it."""
+        return self._newest.get(kind)
+
     def wait(self, kind: str, timeout: float | None) -> None:
         cond = self._conds.get(kind)
         if cond is None:

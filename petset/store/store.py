@@ -49,6 +49,9 @@ from petset.store.schema import (
 )
 
 _BATCH = 500
+# Distinct list queries whose answer is kept (the API's `get` and `get -w` ask
+# the same few again and again; a 100-pod answer is ~200 kB).
+_LIST_CACHE_SIZE = 16
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,8 @@ class Store:
         self._readers = None if str(path) == ":memory:" else ReaderPool(path)
         self._lock = threading.RLock()
         self._feed = Feed(self._lock)
+        _ListKey = tuple[str, str | None, str | None, str | None]
+        self._list_cache: dict[_ListKey, tuple[int, tuple[str, ...], int]] = {}
         self._clock = clock
         self._max_changes = max_changes
         self._max_change_age = max_change_age
@@ -216,14 +221,46 @@ class Store:
     ) -> tuple[builtins.list[str], int]:
         """What `list` returns, each object as its stored JSON text, and the newest
         resourceVersion among them: the API sends objects as stored instead of
-        parsing and serialising each one again (most of a list's cost)."""
+        parsing and serialising each one again (most of a list's cost). Answered
+        from memory while nothing of `kind` was committed since the last time."""
+        key = (kind, namespace, label_selector, field_selector)
+        version = self._feed.version(kind)  # read before the query: never newer than it
+        hit = self._cached_list(key, version)
+        if hit is not None:
+            return hit
         sel = parse_label_selector(label_selector)
         fields = parse_field_selector(field_selector)
         with self._reading() as conn:
             rows = object_rows(conn, kind, namespace)
         if not sel.empty or fields:
             rows = [(rv, data) for rv, data in rows if selected(json.loads(data), sel, fields)]
-        return [data for _, data in rows], max((rv for rv, _ in rows), default=0)
+        texts, rv = [data for _, data in rows], max((rv for rv, _ in rows), default=0)
+        if version is not None:
+            if len(self._list_cache) >= _LIST_CACHE_SIZE and key not in self._list_cache:
+                self._list_cache.clear()
+            self._list_cache[key] = (version, tuple(texts), rv)
+        return texts, rv
+
+    def cached_list_json(
+        self,
+        kind: str,
+        namespace: str | None = None,
+        *,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+    ) -> tuple[builtins.list[str], int] | None:
+        """`list_json`'s answer when it is in memory and current, else None; never
+        blocks (the API answers from it on its event loop, without a thread hop)."""
+        key = (kind, namespace, label_selector, field_selector)
+        return self._cached_list(key, self._feed.version(kind))
+
+    def _cached_list(
+        self, key: tuple[str, str | None, str | None, str | None], version: int | None
+    ) -> tuple[builtins.list[str], int] | None:
+        cached = self._list_cache.get(key)
+        if cached is None or version is None or cached[0] != version:
+            return None
+        return builtins.list(cached[1]), cached[2]
 
     # -- writes -----------------------------------------------------------------
     def create(self, obj: Obj) -> Obj:

@@ -117,3 +117,18 @@ def test_listen_refuses_anything_but_loopback(address: str) -> None:
 def test_listen_accepts_loopback() -> None:
     assert parse_listen("127.3.4.5:8443") == ("127.3.4.5", 8443)
     assert parse_listen("[::1]:8443") == ("::1", 8443)
+
+
+def test_list_shows_every_change_that_was_answered(api: TestClient) -> None:
+    """Lists are sent from memory while unchanged: a write's answer must be seen."""
+    _apply(api, CM.format(name="a", tier="web"))
+    first = api.get("/v1/objects/ConfigMap", params={"namespace": "default"}).json()
+    assert [i["metadata"]["name"] for i in first["items"]] == ["a"]
+    assert api.get("/v1/objects/ConfigMap", params={"namespace": "default"}).json() == first
+    api.patch("/v1/objects/ConfigMap/a", json={"data": {"k": "v"}}).raise_for_status()
+    again = api.get("/v1/objects/ConfigMap", params={"namespace": "default"}).json()
+    assert again["items"][0]["data"] == {"k": "v"}
+    assert again["metadata"]["resourceVersion"] == int(
+        again["items"][0]["metadata"]["resourceVersion"]
+    )
+    assert again["metadata"]["resourceVersion"] > first["metadata"]["resourceVersion"]

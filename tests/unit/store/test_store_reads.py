@@ -116,3 +116,26 @@ def test_a_watcher_gets_its_kind_at_once_after_other_kinds_writes(store: Store) 
     assert woke.wait(2)
     assert seen[0] - sent < 0.5
     t.join(2)
+
+
+def test_list_json_answers_every_write_of_its_kind_that_returned(store: Store) -> None:
+    """The remembered answer of a list is only reused while its kind is unchanged."""
+
+    def names_and_data() -> list[tuple[str, object]]:
+        texts, _ = store.list_json("ConfigMap", "default")
+        return [(o["metadata"]["name"], o["data"]) for o in map(json.loads, texts)]
+
+    store.create(cm("a", "web"))
+    assert names_and_data() == [("a", {"k": "a"})]
+    store.create({"kind": "Secret", "metadata": {"name": "s"}})  # another kind: reused
+    assert names_and_data() == [("a", {"k": "a"})]
+    store.patch("ConfigMap", "a", "default", {"data": {"k": "new"}})
+    assert names_and_data() == [("a", {"k": "new"})]
+    store.create(cm("b", "db"))
+    texts, rv = store.list_json("ConfigMap", "default")
+    assert rv == int(store.resource_version())
+    texts.clear()  # a caller's copy: the next answer is whole
+    assert [n for n, _ in names_and_data()] == ["a", "b"]
+    store.delete("ConfigMap", "a", "default")
+    assert [n for n, _ in names_and_data()] == ["b"]
+    assert store.list_json("ConfigMap", "default", label_selector="tier=web") == ([], 0)
