@@ -237,6 +237,10 @@ class PrimaryMonitor:
                 self._state[ep.host] = (row is not None and int(row[0]) == 0, time.monotonic())
                 self.samples += 1
             except pymysql.MySQLError:
+                # No answer: no longer known to be writable. Its last "writable"
+                # sample must not stay fresh past its death (a killed primary
+                # then overlapped, on paper, with a successor promoted 0.3 s later).
+                self._state[ep.host] = (False, time.monotonic())
                 with contextlib.suppress(Exception):
                     if conn is not None:
                         conn.close()

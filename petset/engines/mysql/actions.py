@@ -178,6 +178,20 @@ def _failover(
     ns = obj["metadata"]["namespace"]
     started = time.monotonic()
     _unlabel(cluster, ns, action.old)  # the rw Service stops sending to it at once
+    old = by_name.get(action.old)
+    if old is not None and old.ip and old.status is not None:
+        # It answers (restarted in place, maybe already made writable again by a
+        # pass that saw it before its restart count moved): read-only before the
+        # drain, so no write lands on it that the chosen member could lack, and
+        # never writable next to the member promoted below.
+        try:
+            sql.set_read_only(old.ip, creds.admin, True)
+        except sql.MemberUnreachable as exc:
+            raise TemporaryError(
+                f"failover from {action.old} waits: it answered moments ago but "
+                f"cannot be made read-only now ({exc})",
+                delay=0.2,
+            ) from exc
 
     def drain(member: str) -> tuple[str, sql.MemberStatus | None]:
         addr = by_name[member].ip or ""
