@@ -4,24 +4,72 @@ Error responses (Kubernetes Status objects) become petset errors again through
 ERRORS_BY_REASON, so the CLI handles a daemon-side NotFoundError exactly like a
 local one. Against the local socket, the first request starts the daemon when
 none answers (`petset.cli.daemonctl`).
+
+Built on the standard library's http.client, not httpx: importing httpx costs
+~0.1 s of CPU per command (it pulls in its own CLI: click, rich, pygments), more
+than most verbs spend talking to the daemon. One connection per request: on a
+unix socket or loopback that costs microseconds and leaves no pool to manage.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
+import socket
 from collections.abc import Iterator
-from typing import Any
-
-import httpx
+from contextlib import closing
+from typing import Any, Protocol
+from urllib.parse import urlencode, urlsplit
 
 from petset.api.errors import ERRORS_BY_REASON, InvalidError, PetsetError, UnavailableError
 from petset.api.settings import Settings
 
 DEFAULT_TIMEOUT = 60.0
+# What went wrong after the request reached a daemon: it may have been carried out.
+BROKEN = (ConnectionResetError, BrokenPipeError, http.client.HTTPException)
 
 
-def error_from(resp: httpx.Response) -> PetsetError:
+class Response(Protocol):
+    """What error_from reads: an httpx or a starlette test response fits as well."""
+
+    @property
+    def status_code(self) -> int: ...
+    @property
+    def text(self) -> str: ...
+    def json(self) -> Any: ...
+
+
+class _Reply:
+    def __init__(self, status: int, data: bytes) -> None:
+        self.status_code = status
+        self.data = data
+
+    @property
+    def text(self) -> str:
+        return self.data.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        return json.loads(self.data)
+
+
+class UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path: str, timeout: float | None) -> None:
+        super().__init__("petset", timeout=timeout)
+        self.path = path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(self.timeout)
+            sock.connect(self.path)
+        except BaseException:
+            sock.close()
+            raise
+        self.sock = sock
+
+
+def error_from(resp: Response) -> PetsetError:
     try:
         body = resp.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
@@ -39,48 +87,76 @@ def error_from_status(body: dict[str, Any]) -> PetsetError:
     return cls(message)
 
 
+def query_string(params: dict[str, Any] | None) -> str:
+    """Parameters as httpx encoded them: booleans as true/false, None left out."""
+    pairs: list[tuple[str, str]] = []
+    for key, value in (params or {}).items():
+        for item in value if isinstance(value, (list, tuple)) else [value]:
+            if item is None:
+                continue
+            pairs.append((key, str(item).lower() if isinstance(item, bool) else str(item)))
+    return "?" + urlencode(pairs) if pairs else ""
+
+
 class Client:
     def __init__(self, settings: Settings, *, autostart: bool = True) -> None:
         self.settings = settings
         server = os.environ.get("PETSET_SERVER")
         self.remote = bool(server)
         self.autostart = autostart and not self.remote
-        if server:
-            token = os.environ.get("PETSET_TOKEN", "")
-            headers = {"Authorization": f"Bearer {token}"} if token else {}
-            self._http = httpx.Client(base_url=server, headers=headers, timeout=DEFAULT_TIMEOUT)
-        else:
-            transport = httpx.HTTPTransport(uds=str(settings.socket_path))
-            self._http = httpx.Client(
-                transport=transport, base_url="http://petset", timeout=DEFAULT_TIMEOUT
-            )
+        self._headers = {"Accept": "application/json"}
+        self._server = urlsplit(server) if server else None
+        token = os.environ.get("PETSET_TOKEN", "")
+        if server and token:
+            self._headers["Authorization"] = f"Bearer {token}"
 
     def close(self) -> None:
-        self._http.close()
+        """Nothing stays open between requests; kept for `with client()` callers."""
 
     def _where(self) -> str:
         return os.environ.get("PETSET_SERVER") or str(self.settings.socket_path)
 
-    def _send(self, request: httpx.Request, *, stream: bool = False) -> httpx.Response:
-        try:
-            return self._http.send(request, stream=stream)
-        except httpx.ConnectError:
-            if not self.autostart:
-                raise UnavailableError(
-                    f"no petset daemon answers at {self._where()}; start one with "
-                    "`petset daemon start`"
-                ) from None
-        # Nothing reached a daemon, so sending the request again is safe.
-        from petset.cli.daemonctl import ensure_daemon
+    def _connection(self, timeout: float | None) -> http.client.HTTPConnection:
+        if self._server is None:
+            return UnixConnection(str(self.settings.socket_path), timeout)
+        host, port = self._server.hostname or "localhost", self._server.port
+        if self._server.scheme == "https":
+            return http.client.HTTPSConnection(host, port, timeout=timeout)
+        return http.client.HTTPConnection(host, port, timeout=timeout)
 
-        ensure_daemon(self.settings)
-        self.autostart = False
+    def _open(
+        self, method: str, url: str, body: bytes | None, timeout: float | None
+    ) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
+        headers = dict(self._headers)
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        prefix = (self._server.path or "").rstrip("/") if self._server else ""
+        conn = self._connection(timeout)
         try:
-            return self._http.send(request, stream=stream)
-        except httpx.ConnectError as err:
-            raise UnavailableError(
-                f"the daemon does not answer at {self._where()}: {err}"
-            ) from None
+            try:
+                conn.connect()
+            except (ConnectionRefusedError, FileNotFoundError, socket.gaierror):
+                if not self.autostart:
+                    raise UnavailableError(
+                        f"no petset daemon answers at {self._where()}; start one with "
+                        "`petset daemon start`"
+                    ) from None
+                # Nothing reached a daemon, so sending the request after starting one is safe.
+                from petset.cli.daemonctl import ensure_daemon
+
+                ensure_daemon(self.settings)
+                self.autostart = False
+                try:
+                    conn.connect()
+                except OSError as err:
+                    raise UnavailableError(
+                        f"the daemon does not answer at {self._where()}: {err}"
+                    ) from None
+            conn.request(method, prefix + url, body=body, headers=headers)
+            return conn, conn.getresponse()
+        except BaseException:
+            conn.close()
+            raise
 
     def request(
         self,
@@ -91,42 +167,40 @@ class Client:
         body: Any = None,
         timeout: float | None = DEFAULT_TIMEOUT,
     ) -> Any:
-        clean = {k: v for k, v in (params or {}).items() if v is not None}
-        req = self._http.build_request(
-            method, path, params=clean, json=body, timeout=httpx.Timeout(timeout)
-        )
+        data = None if body is None else json.dumps(body).encode()
         try:
-            resp = self._send(req)
-        except (httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteError) as err:
+            conn, resp = self._open(method, path + query_string(params), data, timeout)
+            with closing(conn):
+                reply = _Reply(resp.status, resp.read())
+        except TimeoutError:
+            raise UnavailableError(f"the daemon did not answer within {timeout} s") from None
+        except BROKEN as err:
             raise UnavailableError(
-                f"the daemon went away during the request ({err}); it may or may not have "
+                f"the daemon went away during the request ({err!r}); it may or may not have "
                 "been carried out: check with `petset get`, and `petset daemon logs`"
             ) from None
-        except httpx.TimeoutException:
-            raise UnavailableError(f"the daemon did not answer within {timeout} s") from None
-        if resp.status_code >= 400:
-            raise error_from(resp)
-        return resp.json()
+        if reply.status_code >= 400:
+            raise error_from(reply)
+        return reply.json()
 
     def stream(
         self, path: str, *, params: dict[str, Any] | None = None
     ) -> Iterator[dict[str, Any]]:
         """Newline-delimited JSON from a streaming route; an ERROR line raises its error."""
-        clean = {k: v for k, v in (params or {}).items() if v is not None}
-        req = self._http.build_request("GET", path, params=clean, timeout=httpx.Timeout(None))
-        resp = self._send(req, stream=True)
         try:
-            if resp.status_code >= 400:
-                resp.read()
-                raise error_from(resp)
-            for line in resp.iter_lines():
-                if not line.strip():
-                    continue
-                item = json.loads(line)
-                if item.get("type") == "ERROR":
-                    raise error_from_status(item.get("object") or {})
-                yield item
-        except (httpx.ReadError, httpx.RemoteProtocolError):
+            conn, resp = self._open("GET", path + query_string(params), None, None)
+        except BROKEN:
             raise UnavailableError("the daemon closed the stream (did it stop?)") from None
-        finally:
-            resp.close()
+        with closing(conn):
+            try:
+                if resp.status >= 400:
+                    raise error_from(_Reply(resp.status, resp.read()))
+                for line in resp:
+                    if not line.strip():
+                        continue
+                    item = json.loads(line)
+                    if item.get("type") == "ERROR":
+                        raise error_from_status(item.get("object") or {})
+                    yield item
+            except BROKEN:
+                raise UnavailableError("the daemon closed the stream (did it stop?)") from None

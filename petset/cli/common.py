@@ -9,7 +9,6 @@ from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
-import yaml
 
 from petset.api.errors import InvalidError
 from petset.api.kinds import KindInfo, resolve_kind
@@ -63,6 +62,8 @@ def to_json(value: Any) -> str:
 
 
 def to_yaml(value: Any) -> str:
+    import yaml
+
     return str(yaml.safe_dump(value, sort_keys=False, default_flow_style=False))
 
 

@@ -14,7 +14,9 @@ from petset.api.settings import Settings
 from petset.cli import daemonctl
 from petset.cli.client import Client
 
-daemon_app = typer.Typer(no_args_is_help=True, help="Run and inspect the petset daemon.")
+daemon_app = typer.Typer(
+    no_args_is_help=True, help="Run and inspect the petset daemon.", rich_markup_mode=None
+)
 
 
 @daemon_app.command()

@@ -8,9 +8,8 @@ import signal
 import subprocess
 import sys
 import time
+from http.client import HTTPException
 from pathlib import Path
-
-import httpx
 
 from petset.api.errors import UnavailableError
 from petset.api.settings import Settings
@@ -41,12 +40,17 @@ def daemon_pid(settings: Settings) -> int | None:
 
 
 def answers(settings: Settings) -> bool:
-    transport = httpx.HTTPTransport(uds=str(settings.socket_path))
+    """Whether a daemon serves the local socket (PETSET_SERVER plays no part here)."""
+    from petset.cli.client import UnixConnection
+
+    conn = UnixConnection(str(settings.socket_path), timeout=2.0)
     try:
-        with httpx.Client(transport=transport, base_url="http://petset", timeout=2.0) as http:
-            return http.get("/healthz").status_code == 200
-    except httpx.HTTPError:
+        conn.request("GET", "/healthz")
+        return conn.getresponse().status == 200
+    except (OSError, HTTPException):
         return False
+    finally:
+        conn.close()
 
 
 def _tail(path: Path, lines: int = 15) -> str:

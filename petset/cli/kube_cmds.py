@@ -19,6 +19,7 @@ render_app = typer.Typer(
     help="Print Kubernetes manifests: for petset input (-f), CRDs or the operator install.",
     no_args_is_help=False,
     invoke_without_command=True,
+    rich_markup_mode=None,
 )
 
 K8sVersionOpt = Annotated[

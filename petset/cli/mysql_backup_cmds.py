@@ -10,16 +10,17 @@ from __future__ import annotations
 import json
 import time
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.live import Live
-from rich.table import Table
 
 from petset.api.errors import PetsetError
 from petset.api.meta import Obj
 from petset.cli.common import NamespaceOpt, client
+
+if TYPE_CHECKING:  # rich loads only for the verbs that draw
+    from rich.console import Console
+    from rich.table import Table
 
 
 def _size(n: int | None) -> str:
@@ -65,6 +66,8 @@ def create_backup(cluster: str, namespace: str, name: str | None, source: str | 
 
 
 def wait_backup(name: str, namespace: str, timeout: float, console: Console) -> Obj:
+    from rich.live import Live
+
     deadline = time.monotonic() + timeout
     with client() as c, Live(console=console, refresh_per_second=4, transient=False) as live:
         while True:
@@ -83,6 +86,8 @@ def wait_backup(name: str, namespace: str, timeout: float, console: Console) -> 
 
 
 def backups_table(cluster: str, items: list[Obj]) -> Table:
+    from rich.table import Table
+
     table = Table(title=f"Backups of {cluster}", title_justify="left", box=None, pad_edge=False)
     for col in ("NAME", "PHASE", "SOURCE", "GTID", "SIZE", "DURATION", "COMPLETED", "SHA256"):
         table.add_column(col)
@@ -119,6 +124,8 @@ def register(mysql_app: typer.Typer) -> None:
         namespace: NamespaceOpt = "default",
     ) -> None:
         """Take a backup of a MySQL cluster (mariadb-backup from a replica)."""
+        from rich.console import Console
+
         made = create_backup(cluster, namespace, name, source)
         console = Console()
         if not wait:
@@ -131,6 +138,8 @@ def register(mysql_app: typer.Typer) -> None:
     @mysql_app.command("backups")
     def backups(cluster: str, namespace: NamespaceOpt = "default") -> None:
         """List a cluster's backups: phase, source, GTID, size, checksum."""
+        from rich.console import Console
+
         with client() as c:
             items = c.request("GET", "/v1/objects/Backup", params={"namespace": namespace})["items"]
         Console(width=200).print(

@@ -8,17 +8,20 @@ the operator on Kubernetes.
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from petset.api.errors import PetsetError
 from petset.api.meta import Obj
 from petset.cli.common import NamespaceOpt, client
 
-mysql_app = typer.Typer(no_args_is_help=True, help="MySQL clusters: topology, switchover.")
+if TYPE_CHECKING:  # rich loads only for the verbs that draw a table
+    from rich.table import Table
+
+mysql_app = typer.Typer(
+    no_args_is_help=True, help="MySQL clusters: topology, switchover.", rich_markup_mode=None
+)
 
 SWITCHOVER = "petset.dev/switchover-to"
 FAILOVER = "petset.dev/failover-to"
@@ -43,6 +46,8 @@ def _annotate(name: str, namespace: str, key: str, value: str | None) -> None:
 
 
 def topology_table(obj: Obj) -> Table:
+    from rich.table import Table
+
     st: dict[str, Any] = obj.get("status") or {}
     semi = st.get("semiSync") or {}
     mode = "semi-sync" if semi.get("primaryActive") else "ASYNC"
@@ -75,6 +80,8 @@ def topology_table(obj: Obj) -> Table:
 def status(name: str, namespace: NamespaceOpt = "default") -> None:
     """Show the cluster's topology: roles, GTID positions, lag, health."""
     obj = _get(name, namespace)
+    from rich.console import Console
+
     console = Console()
     console.print(topology_table(obj))
     st = obj.get("status") or {}

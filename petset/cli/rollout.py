@@ -14,7 +14,9 @@ from petset.cli.common import NamespaceOpt, client, kind_label, require_name, to
 from petset.cli.tables import render
 
 rollout_app = typer.Typer(
-    no_args_is_help=True, help="Manage the rollout of a StatefulSet or Deployment."
+    no_args_is_help=True,
+    help="Manage the rollout of a StatefulSet or Deployment.",
+    rich_markup_mode=None,
 )
 TargetArg = Annotated[str, typer.Argument(help="KIND/NAME, e.g. sts/web.")]
 POLL_SECONDS = 0.5
