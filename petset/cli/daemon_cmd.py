@@ -123,3 +123,7 @@ def logs(
                     return logs(follow=True, tail=-1, raw=raw)
         except KeyboardInterrupt:
             return
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(daemon_app, name="daemon")

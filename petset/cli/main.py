@@ -6,6 +6,7 @@ Bad input never ends in a traceback: PetsetError (and an unknown kind) becomes
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import typer
@@ -13,22 +14,28 @@ import typer
 from petset import __version__
 from petset.api.errors import PetsetError
 from petset.api.kinds import UnknownKindError
-from petset.cli import describe, kube_cmds, objects, pods, rollout
-from petset.cli.daemon_cmd import daemon_app
-from petset.cli.mysql_cmds import mysql_app
 
-app = typer.Typer(
-    no_args_is_help=True,
-    help="Stateful services, the StatefulSet way.",
-    pretty_exceptions_enable=False,
-    add_completion=False,
-    # Plain help and usage errors: typer's rich formatter imports rich.markdown and
-    # markdown_it (~0.13 s of CPU) on every --help and every mistyped flag.
-    rich_markup_mode=None,
-)
+# The modules whose register(app) adds the other verbs, in `petset --help` order, and
+# which verb each adds: a command builds (and imports) only the module its verb needs,
+# because typer builds every command's parameters before it runs the one named.
+VERB_MODULES: dict[str, str] = {
+    "apply": "objects",
+    "get": "objects",
+    "delete": "objects",
+    "describe": "describe",
+    "events": "describe",
+    "logs": "pods",
+    "exec": "pods",
+    "scale": "rollout",
+    "rollout": "rollout",
+    "render": "kube_cmds",
+    "operator": "kube_cmds",
+    "daemon": "daemon_cmd",
+    "mysql": "mysql_cmds",
+}
+BUILT_IN = ("version", "demo")
 
 
-@app.command()
 def version(
     client_only: bool = typer.Option(False, "--client", help="Do not ask the daemon."),
 ) -> None:
@@ -43,7 +50,6 @@ def version(
     print(f"Server Version: petset {info['version']} (pid {info['pid']}, home {info['home']})")
 
 
-@app.command()
 def demo(
     web: bool = typer.Option(False, "--web", help="The StatefulSet basics (examples/web) instead."),
     keep: bool = typer.Option(True, help="With --web: leave the demo running when done."),
@@ -59,18 +65,35 @@ def demo(
     run_mysql_demo()
 
 
-objects.register(app)
-describe.register(app)
-pods.register(app)
-rollout.register(app)
-kube_cmds.register(app)
-app.add_typer(daemon_app, name="daemon")
-app.add_typer(mysql_app, name="mysql")
+def build_app(verb: str | None = None) -> typer.Typer:
+    """The CLI with every verb, or with `verb` and the built-in ones when it is known."""
+    app = typer.Typer(
+        no_args_is_help=True,
+        help="Stateful services, the StatefulSet way.",
+        pretty_exceptions_enable=False,
+        add_completion=False,
+        # Plain help and usage errors: typer's rich formatter imports rich.markdown and
+        # markdown_it (~0.13 s of CPU) on every --help and every mistyped flag.
+        rich_markup_mode=None,
+    )
+    app.command()(version)
+    app.command()(demo)
+    if verb in BUILT_IN:
+        wanted = []
+    elif verb in VERB_MODULES:
+        wanted = [VERB_MODULES[verb]]
+    else:  # `petset --help`, or a verb that is not one: typer lists them all
+        wanted = list(VERB_MODULES.values())
+    for name in dict.fromkeys(wanted):
+        importlib.import_module(f"petset.cli.{name}").register(app)
+    return app
 
 
 def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    verb = args[0] if args and not args[0].startswith("-") else None
     try:
-        rv = app(args=argv, standalone_mode=False)
+        rv = build_app(verb)(args=args, standalone_mode=False)
     except typer.Abort:
         print("Aborted.", file=sys.stderr)
         sys.exit(1)

@@ -218,3 +218,7 @@ def wake(name: str, namespace: NamespaceOpt = "default") -> None:
 from petset.cli import mysql_backup_cmds  # noqa: E402
 
 mysql_backup_cmds.register(mysql_app)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(mysql_app, name="mysql")

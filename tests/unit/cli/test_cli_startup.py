@@ -11,7 +11,10 @@ import json
 import subprocess
 import sys
 
+from typer.main import get_command
+
 from petset.cli.client import query_string
+from petset.cli.main import BUILT_IN, VERB_MODULES, build_app
 
 # Libraries no verb needs before it runs: pydantic (models, validation), rich and
 # its markdown renderer (tables, typer's rich help), httpx (the stdlib client does),
@@ -64,3 +67,16 @@ def test_query_string_encodes_like_kubectl_clients() -> None:
         "?namespace=a+b&watch=true&dry=false"
     )
     assert query_string({"name": ["x", "y"], "limit": 3}) == "?name=x&name=y&limit=3"
+
+
+def _verbs(verb: str | None = None) -> set[str]:
+    commands = getattr(get_command(build_app(verb)), "commands", {})
+    return set(commands)
+
+
+def test_the_verb_table_names_every_verb_and_the_module_that_adds_it() -> None:
+    assert _verbs() == set(BUILT_IN) | set(VERB_MODULES)
+    for verb in VERB_MODULES:
+        assert verb in _verbs(verb), verb
+    assert _verbs("version") == set(BUILT_IN)
+    assert _verbs("no-such-verb") == _verbs()
