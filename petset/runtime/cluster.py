@@ -69,7 +69,8 @@ class Cluster(Protocol):
     def update_status(self, obj: Obj) -> Obj: ...
 
     def patch(self, kind: str, name: str, namespace: str, patch: Obj) -> Obj:
-        """RFC 7386 JSON merge patch (a `status` key patches status)."""
+        """RFC 7386 JSON merge patch (a `status` key patches status); a
+        metadata.resourceVersion in the patch is a precondition (ConflictError)."""
         ...
 
     def delete(

@@ -152,6 +152,9 @@ class MemoryCluster:
     def patch(self, kind: str, name: str, namespace: str, patch: Obj) -> Obj:
         with self._cond:
             cur = self.get(kind, name, namespace)
+            want = (patch.get("metadata") or {}).get("resourceVersion")
+            if want and want != cur["metadata"]["resourceVersion"]:
+                raise ConflictError(f"{kind} {name}: the object has been modified")
             new = merge_patch(cur, patch)
             if "status" in patch:
                 self.update_status(new)

@@ -42,7 +42,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from petset import __version__
-from petset.api.errors import GoneError, InvalidError, NotFoundError, PetsetError
+from petset.api.errors import ConflictError, GoneError, InvalidError, NotFoundError, PetsetError
 from petset.api.kinds import UnknownKindError, kind_info
 from petset.api.loader import Document
 from petset.api.merge import merge_patch
@@ -177,15 +177,33 @@ async def patch_object(request: Request) -> Response:
     return JSONResponse(obj)
 
 
+PATCH_CONFLICT_RETRIES = 5
+
+
 def patch_checked(cluster: Any, kind: str, name: str, ns: str, patch: Obj) -> Obj:
     """A user's patch is input like any other: the patched object must still be
-    valid, or nothing changes."""
-    current = cluster.get(kind, name, ns)
-    merged = merge_patch(current, patch)
-    validate_documents([Document(f"patch of {kind}/{name}", 0, merged)])
-    merged_rv = {"metadata": {"resourceVersion": current["metadata"]["resourceVersion"]}}
-    result: Obj = cluster.patch(kind, name, ns, merge_patch(patch, merged_rv))
-    return result
+    valid, or nothing changes.
+
+    The object is validated as merged from the version read, and written only
+    over that version. When a controller wrote in between (a status update bumps
+    the resourceVersion), the patch is merged, validated and tried again, as
+    the API server does for patches; a patch that names a resourceVersion
+    itself asked for that precondition and gets the conflict."""
+    pinned = bool((patch.get("metadata") or {}).get("resourceVersion"))
+    for attempt in range(PATCH_CONFLICT_RETRIES + 1):
+        current = cluster.get(kind, name, ns)
+        merged = merge_patch(current, patch)
+        validate_documents([Document(f"patch of {kind}/{name}", 0, merged)])
+        merged_rv = {"metadata": {"resourceVersion": current["metadata"]["resourceVersion"]}}
+        try:
+            guarded = patch if pinned else merge_patch(patch, merged_rv)
+            result: Obj = cluster.patch(kind, name, ns, guarded)
+        except ConflictError:
+            if pinned or attempt == PATCH_CONFLICT_RETRIES:
+                raise
+            continue
+        return result
+    raise AssertionError("unreachable")
 
 
 async def delete_object(request: Request) -> Response:
