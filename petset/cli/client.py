@@ -152,6 +152,10 @@ class Client:
                     raise UnavailableError(
                         f"the daemon does not answer at {self._where()}: {err}"
                     ) from None
+            except TimeoutError:
+                raise
+            except OSError as err:  # permission denied, a TLS failure: say so, no traceback
+                raise UnavailableError(f"cannot reach {self._where()}: {err}") from None
             conn.request(method, prefix + url, body=body, headers=headers)
             return conn, conn.getresponse()
         except BaseException:

@@ -10,10 +10,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
+import pytest
 from typer.main import get_command
 
-from petset.cli.client import query_string
+from petset.api.errors import UnavailableError
+from petset.api.settings import Settings
+from petset.cli.client import Client, query_string
 from petset.cli.main import BUILT_IN, VERB_MODULES, build_app
 
 # Libraries no verb needs before it runs: pydantic (models, validation), rich and
@@ -80,3 +84,13 @@ def test_the_verb_table_names_every_verb_and_the_module_that_adds_it() -> None:
         assert verb in _verbs(verb), verb
     assert _verbs("version") == set(BUILT_IN)
     assert _verbs("no-such-verb") == _verbs()
+
+
+def test_no_daemon_on_the_socket_is_an_error_that_says_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PETSET_SERVER", raising=False)
+    c = Client(Settings(home=tmp_path), autostart=False)
+    with pytest.raises(UnavailableError, match="petset daemon start") as err:
+        c.request("GET", "/v1/version")
+    assert str(tmp_path / "petset.sock") in str(err.value)
