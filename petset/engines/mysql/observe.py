@@ -72,6 +72,11 @@ def _container(pod: Obj, name: str) -> tuple[bool, int, bool]:
     return False, 0, False
 
 
+def _pod_ready(pod: Obj) -> bool:
+    conditions = (pod.get("status") or {}).get("conditions") or []
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+
+
 def _parse_ts(text: str | None) -> float | None:
     if not text:
         return None
@@ -145,6 +150,7 @@ def observe_members(
             restarts=restarts,
             crashlooping=looping,
             stopping=terminating and running,
+            serving=_pod_ready(pod),
         )
 
     with ThreadPoolExecutor(max_workers=max(1, len(names))) as pool:

@@ -104,7 +104,15 @@ def build_status(
     rollout = base.get("rollout") or {}
     halted = rollout.get("state") == "Halted"
     config_error = str((base.get("config") or {}).get("error") or "")
-    ready = healthy == expected and primary is not None and rollout.get("state") != "Progressing"
+    # Ready means writable through the rw Service: it routes to the primary's pod
+    # only once the pod is Ready, which can be a probe period after SQL answers.
+    routed = pview is not None and pview.serving
+    ready = (
+        healthy == expected
+        and primary is not None
+        and routed
+        and rollout.get("state") != "Progressing"
+    )
     status["phase"] = "Ready" if ready else ("Blocked" if decision.blocked else "Progressing")
     if halted:
         status["phase"] = "Blocked"
@@ -118,7 +126,8 @@ def build_status(
             ready,
             "AllMembersHealthy" if ready else "MembersNotHealthy",
             f"{healthy}/{expected} members healthy"
-            + (f" ({len(fenced)} fenced)" if fenced else ""),
+            + (f" ({len(fenced)} fenced)" if fenced else "")
+            + ("" if routed or primary is None else f"; {primary}'s pod is not Ready yet"),
             old,
             now,
         ),

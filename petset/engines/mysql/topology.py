@@ -40,6 +40,8 @@ class MemberView:
     # the pod is being deleted and the node still reports mariadbd running: it
     # may still accept writes until the node confirms it stopped
     stopping: bool = False
+    # the pod's Ready condition: Services (rw, ro) route to it only when True
+    serving: bool = True
 
     @property
     def reachable(self) -> bool:
