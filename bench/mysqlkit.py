@@ -57,8 +57,9 @@ def apply_cluster(d: Daemon, base: Path, name: str = "mysql", replicas: int = 3)
 
 def wait_cluster(d: Daemon, name: str = "mysql", replicas: int = 3, timeout: float = 240) -> float:
     return wait_for(
-        f"MySQLCluster {name}: {replicas} healthy members",
-        lambda: all_healthy(d, name, replicas),
+        f"MySQLCluster {name}: {replicas} healthy members, Ready",
+        # Ready: the primary's pod is Ready too, so the rw Service routes to it
+        lambda: all_healthy(d, name, replicas) and cluster_status(d, name).get("phase") == "Ready",
         timeout,
         every=0.1,
     )
