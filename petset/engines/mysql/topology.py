@@ -218,7 +218,11 @@ def decide(snap: Snapshot) -> Decision:
                 f"{m.name} stopped replicating ({rep.last_sql_error[:120]}): re-cloning it, "
                 "its old data kept aside until the clone succeeds",
             )
-        if rep is None or rep.source_host != primary.ip or not rep.sql_running:
+        # An IO thread stopped with no error is started again too: a donor's
+        # mariadb-backup --safe-slave-backup restarts only the SQL thread, and an
+        # attach racing it (STOP SLAVE, then a refused CHANGE MASTER) left one so.
+        stopped = rep is None or not rep.sql_running or rep.io_running == "No"
+        if rep is None or stopped or rep.source_host != primary.ip:
             if not primary.position.contains(m.status.binlog):
                 return Decision(
                     Reclone(m.name, verify_divergence=True),

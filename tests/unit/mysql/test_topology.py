@@ -83,6 +83,16 @@ def test_replica_not_replicating_is_attached() -> None:
     assert d.action == Attach("db-2", "db-0", adopt_own_binlog=False)
 
 
+def test_replica_whose_io_thread_stopped_without_an_error_is_attached_again() -> None:
+    members = healthy_trio()
+    stopped_io = ReplicaStatus("127.0.0.1", "No", True, "", "", 0, P("0-100-9"))
+    pos = P("0-100-9")
+    st = MemberStatus(100, "10.11", True, pos, pos, pos, stopped_io, True, 2)
+    members[2] = view(2, st, role_label="replica")
+    d = decide(snap(members))
+    assert d.action == Attach("db-2", "db-0", adopt_own_binlog=False)
+
+
 def test_former_primary_rejoins_adopting_its_own_binlog() -> None:
     members = [
         view(0, status("0-100-12", "0-100-12", read_only=False), role_label="primary"),
