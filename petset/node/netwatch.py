@@ -39,12 +39,18 @@ class ObjectCache:
         *,
         logger: logging.Logger,
         on_change: Callable[[], None] | None = None,
-        watch_timeout: float = 2.0,
+        watch_timeout: float | None = None,
     ) -> None:
+        """`watch_timeout`: how long one watch waits for changes; by default
+        minutes when stop() can interrupt the cluster's watches, else 2 s (a
+        re-watch per kind every 2 s was a steady idle cost for nothing)."""
         self._cluster = cluster
         self._kinds = kinds
         self._log = logger
-        self._on_change = on_change
+        self._listeners: list[Callable[[], None]] = [] if on_change is None else [on_change]
+        self._interrupt: Callable[[], None] | None = getattr(cluster, "interrupt_watches", None)
+        if watch_timeout is None:
+            watch_timeout = 2.0 if self._interrupt is None else 300.0
         self._watch_timeout = watch_timeout
         self._lock = threading.Lock()
         self._objects: Snapshot = {k: {} for k in kinds}
@@ -64,8 +70,11 @@ class ObjectCache:
 
     def stop(self) -> None:
         """Ask the watch threads to end; each does when its current watch returns
-        (within watch_timeout). Not joined: they hold nothing but this cache."""
+        (at once when the cluster can interrupt watches, else within
+        watch_timeout). Not joined: they hold nothing but this cache."""
         self._stop.set()
+        if self._interrupt is not None:
+            self._interrupt()
         self._threads.clear()
 
     def snapshot(self) -> tuple[int, Snapshot]:
@@ -73,10 +82,14 @@ class ObjectCache:
         with self._lock:
             return self.version, {k: dict(v) for k, v in self._objects.items()}
 
+    def add_listener(self, fn: Callable[[], None]) -> None:
+        """Also call `fn` after every change (under the cache's lock: it must not block)."""
+        self._listeners.append(fn)
+
     def _changed(self) -> None:
         self.version += 1
-        if self._on_change is not None:
-            self._on_change()
+        for fn in self._listeners:
+            fn()
 
     def _replace(self, kind: str, objs: list[Obj]) -> None:
         with self._lock:

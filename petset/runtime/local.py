@@ -101,6 +101,10 @@ class LocalCluster:
         ):
             yield WatchEvent(change.type, change.object, change.resource_version)
 
+    def interrupt_watches(self) -> None:
+        """End every open watch now (see Store.interrupt_watches)."""
+        self.store.interrupt_watches()
+
     def record_event(
         self,
         involved: Obj,

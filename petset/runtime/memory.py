@@ -36,6 +36,7 @@ class MemoryCluster:
         self._rv = 0
         self._log: builtins.list[WatchEvent] = []
         self._cond = threading.Condition()
+        self._watch_epoch = 0  # bumped by interrupt_watches
         self.events: builtins.list[Obj] = []
         self.exec_handler: ExecHandler | None = None
         self.logs: dict[tuple[str, str, str | None], str] = {}
@@ -221,6 +222,7 @@ class MemoryCluster:
     ) -> Iterator[WatchEvent]:
         sel = parse_label_selector(label_selector)
         deadline = None if timeout is None else time.monotonic() + timeout
+        epoch = self._watch_epoch
 
         def wanted(ev: WatchEvent) -> bool:
             o = ev.object
@@ -242,6 +244,8 @@ class MemoryCluster:
         while True:
             with self._cond:
                 while pos >= len(self._log):
+                    if self._watch_epoch != epoch:
+                        return
                     left = None if deadline is None else deadline - time.monotonic()
                     if left is not None and left <= 0:
                         return
@@ -251,6 +255,12 @@ class MemoryCluster:
             for ev in batch:
                 if wanted(ev):
                     yield WatchEvent(ev.type, copy.deepcopy(ev.object), ev.resource_version)
+
+    def interrupt_watches(self) -> None:
+        """End every open watch now, as if its timeout had passed."""
+        with self._cond:
+            self._watch_epoch += 1
+            self._cond.notify_all()
 
     # -- events, exec, logs ----------------------------------------------------
     def record_event(

@@ -85,6 +85,8 @@ class Store:
         self._max_change_age = max_change_age
         self._event_ttl = event_ttl
         self._closed = False
+        # Bumped by interrupt_watches: a watch opened before the bump ends.
+        self._watch_epoch = 0
         self._rv = last_resource_version(self._conn)
         # Per kind, the newest change dropped from the log: a watch of that kind
         # from an older version would miss it (Gone); other kinds do not matter.
@@ -176,6 +178,14 @@ class Store:
         """The newest resourceVersion handed out (what a list is consistent with)."""
         with self._lock:
             return str(self._rv)
+
+    def interrupt_watches(self) -> None:
+        """End every open watch now, as if its timeout had passed: watchers can
+        then wait minutes for changes and still stop at once (they re-watch from
+        their last version if they are not stopping)."""
+        with self._lock:
+            self._watch_epoch += 1
+            self._feed.wake_all()
 
     def close(self) -> None:
         with self._lock:
@@ -447,6 +457,7 @@ class Store:
         with self._lock:
             if self._closed:
                 return
+            epoch = self._watch_epoch
             if resource_version in (None, "", "0"):
                 rows = object_rows(self._conn, kind, namespace)
                 initial = [RawChange("ADDED", rv, data) for rv, data in rows]
@@ -458,7 +469,7 @@ class Store:
         if initial:
             yield initial
         while True:
-            top = self._wait_for_changes(kind, pos, deadline)
+            top = self._wait_for_changes(kind, pos, deadline, epoch)
             if top is None:
                 return
             batch, pos = self._changes_after(kind, namespace, pos, top)
@@ -467,12 +478,14 @@ class Store:
             if deadline is not None and time.monotonic() >= deadline:
                 return
 
-    def _wait_for_changes(self, kind: str, pos: int, deadline: float | None) -> int | None:
+    def _wait_for_changes(
+        self, kind: str, pos: int, deadline: float | None, epoch: int
+    ) -> int | None:
         """The version to read `kind`'s changes up to, once some may follow `pos`;
-        None when the store closed or `deadline` passed first."""
+        None when the store closed, watches were interrupted or `deadline` passed first."""
         with self._lock:
             while True:
-                if self._closed:
+                if self._closed or self._watch_epoch != epoch:
                     return None
                 self._check_not_compacted(kind, pos)
                 if self._feed.newest(kind, self._rv) > pos:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -158,3 +159,30 @@ def test_relist_after_gone_delivers_missed_deletions(tmp_path: Path) -> None:
         assert mgr.last_message("sts", ObjectKey("StatefulSet", "default", "lost")) == "gone"
     finally:
         mgr.stop(2)
+
+
+@pytest.mark.parametrize("backend", ["local", "memory"])
+def test_long_watches_deliver_at_once_and_stop_at_once(tmp_path: Path, backend: str) -> None:
+    """By default a watch waits minutes for a change (no idle re-watch each second),
+    yet events still arrive at once and stop() interrupts the waiting watches."""
+    from petset.runtime.memory import MemoryCluster
+
+    cl: Cluster = (
+        LocalCluster(Store(tmp_path / "state.db")) if backend == "local" else MemoryCluster()
+    )
+    rec = Recorder()
+    mgr = Manager(cl, [Controller("sts", "StatefulSet", rec, owns=("Pod",))])
+    assert mgr._watch_timeout >= 60
+    mgr.start()
+    try:
+        assert mgr.wait_idle(5)
+        started = time.monotonic()
+        cl.create(sts("web"))
+        while rec.count("web") == 0 and time.monotonic() - started < 5:
+            time.sleep(0.01)
+        assert rec.count("web") == 1
+        assert time.monotonic() - started < 2
+    finally:
+        t = time.monotonic()
+        assert mgr.stop(5)
+        assert time.monotonic() - t < 2

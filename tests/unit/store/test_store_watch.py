@@ -126,3 +126,25 @@ def test_close_ends_watches() -> None:
     store.close()
     assert ended.wait(1)
     assert list(store.watch("Pod")) == []
+
+
+def test_interrupt_ends_open_watches_and_not_later_ones() -> None:
+    store = Store(":memory:")
+    rv = store.create(cm("a"))["metadata"]["resourceVersion"]
+    ended = threading.Event()
+
+    def consume() -> None:
+        for _ in store.watch("ConfigMap", resource_version=rv, timeout=60.0):
+            pass
+        ended.set()
+
+    t = threading.Thread(target=consume, daemon=True)
+    t.start()
+    time.sleep(0.1)
+    assert not ended.is_set()
+    store.interrupt_watches()
+    assert ended.wait(2.0)
+    # A watch opened after the interrupt follows as usual.
+    later = store.watch("ConfigMap", resource_version=rv, timeout=2.0)
+    store.create(cm("b"))
+    assert next(later).object["metadata"]["name"] == "b"
