@@ -16,6 +16,7 @@ import logging
 import socket
 import struct
 import threading
+from collections.abc import Callable
 
 from dnslib import PTR as PTRData
 from dnslib import QTYPE, RCODE, RR, SOA, SRV, A, DNSError, DNSRecord
@@ -139,6 +140,10 @@ class ClusterDNS:
     def bound_port(self) -> int | None:
         """The port it serves on once started (not 53 when it could not bind that)."""
         return self._port
+
+    def on_change(self, fn: Callable[[], None]) -> None:
+        """Call `fn` (quick, non-blocking) whenever what the zone is built from changes."""
+        self._cache.add_listener(fn)
 
     def pods(self) -> dict[tuple[str, str], Obj]:
         """The Pods it knows, by (namespace, name)."""
