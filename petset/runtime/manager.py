@@ -97,9 +97,10 @@ class Manager:
         if self._interrupt is not None:
             # Again until all ended: a watch opened just after an interrupt
             # (between its loop's stop check and the watch) misses it.
-            while any(t.is_alive() for t in self._threads) and time.monotonic() < deadline:
+            watches = self._threads[: len(self._cache)]  # started first, one per kind
+            while any(t.is_alive() for t in watches) and time.monotonic() < deadline:
                 self._interrupt()
-                for t in self._threads:
+                for t in watches:
                     t.join(min(0.05, max(0.0, deadline - time.monotonic())))
         for t in self._threads:
             t.join(max(0.0, deadline - time.monotonic()))
