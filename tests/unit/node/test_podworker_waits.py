@@ -10,8 +10,6 @@ from __future__ import annotations
 import http.server
 import logging
 import os
-import random
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,6 +26,8 @@ from petset.node.podworker import PodWorker
 from petset.node.sandbox import Instance, proc_start_ticks
 from petset.runtime.memory import MemoryCluster
 
+from .httpserve import serve_http
+
 
 class Ready(http.server.BaseHTTPRequestHandler):
     ok = True
@@ -42,13 +42,9 @@ class Ready(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def server() -> Iterator[tuple[str, int]]:
-    host = f"127.{random.randint(100, 250)}.{random.randint(0, 255)}.{random.randint(2, 250)}"
-    srv = http.server.ThreadingHTTPServer((host, 0), Ready)
-    threading.Thread(target=srv.serve_forever, args=(0.05,), daemon=True).start()
     Ready.ok = True
-    yield host, srv.server_address[1]
-    srv.shutdown()
-    srv.server_close()
+    with serve_http(Ready) as address:
+        yield address
 
 
 def _worker(tmp_path: Path, spec: dict[str, Any], *, exits: bool = True) -> PodWorker:

@@ -12,6 +12,8 @@ import pytest
 
 from petset.node.probes import resolve_port, run_probe
 
+from .httpserve import serve_http
+
 
 class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:
@@ -25,13 +27,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def server() -> Iterator[tuple[str, int]]:
-    host = f"127.{random.randint(100, 250)}.{random.randint(0, 255)}.{random.randint(2, 250)}"
-    srv = http.server.ThreadingHTTPServer((host, 0), Handler)
-    t = threading.Thread(target=srv.serve_forever, daemon=True)
-    t.start()
-    yield host, srv.server_address[1]
-    srv.shutdown()
-    srv.server_close()
+    with serve_http(Handler) as address:
+        yield address
 
 
 CONTAINER = {"name": "app", "ports": [{"name": "http", "containerPort": 8080}]}
